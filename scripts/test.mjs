@@ -1,0 +1,124 @@
+// `npm test`: lint, typecheck, build, then the unit, integration, browser and Firebase suites
+// (each also runnable alone: `npm test -- integration`). Suites that need a service this machine
+// lacks (Redis, Chromium) are skipped with the reason — unless CI=true, where nothing may skip.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ci = process.env.CI === 'true' || process.env.CI === '1';
+const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const wanted = process.argv.slice(2);
+const all = ['lint', 'typecheck', 'build', 'unit', 'integration', 'browser', 'firebase'];
+const stages = wanted.length > 0 ? wanted : all;
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const skippedSuites = [];
+let failedStages = [];
+
+function run(name, cmd, args, env = {}) {
+  console.log(`\n=== ${name}: ${[cmd, ...args].join(' ')}`);
+  const r = spawnSync(cmd, args, { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  process.stdout.write(r.stdout ?? '');
+  const count = (label) => Number((r.stdout ?? '').match(new RegExp(`^[ℹ#] ${label} (\\d+)$`, 'm'))?.[1] ?? 0);
+  totals.passed += count('pass');
+  totals.failed += count('fail');
+  totals.skipped += count('skipped');
+  if (r.status !== 0) failedStages.push(name);
+  return r.status === 0;
+}
+
+function reachable(url) {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const s = net.connect({ host: u.hostname, port: Number(u.port || 6379) });
+    s.setTimeout(1000);
+    s.on('connect', () => (s.destroy(), resolve(true)));
+    s.on('error', () => resolve(false));
+    s.on('timeout', () => (s.destroy(), resolve(false)));
+  });
+}
+
+function files(dir) {
+  const d = path.join(root, 'test', dir);
+  if (!existsSync(d)) return [];
+  return readdirSync(d)
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort()
+    .map((f) => path.join('test', dir, f));
+}
+
+function skip(suite, why) {
+  if (ci) {
+    console.error(`\n=== ${suite}: cannot run (${why}) and CI=true forbids skipping`);
+    failedStages.push(suite);
+  } else {
+    console.log(`\n=== ${suite}: SKIPPED — ${why}`);
+    skippedSuites.push(`${suite} (${why})`);
+  }
+}
+
+const hasRedis = await reachable(redisUrl);
+const hasChromium = existsSync(chromium);
+const testEnv = {
+  TEST_REDIS_URL: hasRedis ? redisUrl : '',
+  CHROMIUM_PATH: hasChromium ? chromium : '',
+  NODE_ENV: 'test',
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+};
+const nodeTest = (list) => [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-reporter=spec',
+  '--test-concurrency=1',
+  ...list,
+];
+
+for (const stage of stages) {
+  switch (stage) {
+    case 'lint':
+      run('lint', 'npx', ['eslint', '.', '--max-warnings', '0']) && run('format', 'npx', ['prettier', '--check', '.']);
+      break;
+    case 'typecheck':
+      run('typecheck', 'npm', ['run', '-s', 'typecheck']) && run('typecheck tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']);
+      break;
+    case 'build':
+      run('build', process.execPath, ['scripts/build.mjs']);
+      break;
+    case 'unit':
+    case 'integration': {
+      const list = files(stage);
+      if (list.length === 0) break;
+      if (!hasRedis) skip(`${stage} (Redis parts)`, `no Redis at ${redisUrl}; its tests skip themselves`);
+      run(stage, process.execPath, nodeTest(list), testEnv);
+      break;
+    }
+    case 'browser': {
+      const list = files('browser');
+      if (list.length === 0) break;
+      if (!hasChromium) skip('browser', `no Chromium at ${chromium} (apt-get install -y chromium)`);
+      else run('browser', process.execPath, nodeTest(list), testEnv);
+      break;
+    }
+    case 'firebase': {
+      const list = files('firebase');
+      if (list.length === 0) break;
+      if (!hasChromium) skip('firebase (browser parts)', `no Chromium at ${chromium}`);
+      // The Auth emulator from firebase-tools (pure Node, offline, UI disabled in firebase.json).
+      run('firebase', 'npx', ['firebase', 'emulators:exec', '--only', 'auth', '--project', 'demo-chat', `${process.execPath} ${nodeTest(list).join(' ')}`], testEnv);
+      break;
+    }
+    default:
+      console.error(`unknown stage ${stage}; stages: ${all.join(', ')}`);
+      process.exit(2);
+  }
+}
+
+if (skippedSuites.length > 0) console.log(`\nSkipped suites:\n${skippedSuites.map((s) => `  - ${s}`).join('\n')}`);
+if (failedStages.length > 0) console.log(`\nFailed stages: ${failedStages.join(', ')}`);
+console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+process.exit(failedStages.length > 0 ? 1 : 0);

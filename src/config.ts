@@ -1,0 +1,169 @@
+/**
+ * Configuration, read and validated once at start-up into a frozen object. Every problem is
+ * listed by variable name; `loadConfig` throws a ConfigError and main.ts exits 1 with it.
+ */
+import { LIMITS } from './shared/limits.js';
+
+export type AuthMode = 'dev' | 'firebase';
+
+export interface FirebaseWebConfig {
+  apiKey: string;
+  authDomain: string;
+  projectId: string;
+  appId?: string;
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  production: boolean;
+  port: number;
+  /** Null: the in-process store. */
+  redisUrl: string | null;
+  /** Prefix of every Redis key and of the Socket.IO adapter's channels. */
+  redisPrefix: string;
+  sessionSecret: string;
+  sessionMaxAgeMs: number;
+  auth: AuthMode;
+  firebase: {
+    projectId: string;
+    emulatorHost: string | null;
+    /** Only these reach the browser. */
+    web: FirebaseWebConfig;
+    googleSignIn: boolean;
+  } | null;
+  /** Who may POST /chat/create_chat. */
+  createChatRole: 'any' | 'mentor';
+  rateLimitCount: number;
+  rateLimitWindowMs: number;
+  historyKeep: number;
+  randomRoomSize: number;
+  /** A store call that takes longer is answered `service unavailable` (Redis down). */
+  storeTimeoutMs: number;
+  maxSocketsPerUser: number;
+  /** Socket.IO maxHttpBufferSize: the largest accepted packet, in bytes. */
+  maxPayloadBytes: number;
+  /** Express `trust proxy` (App Engine's load balancer sets X-Forwarded-*). */
+  trustProxy: boolean | number | string;
+  logLevel: string;
+  /** Extra origins allowed to change state (besides the page's own). */
+  allowedOrigins: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const str = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const int = (name: string, dflt: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return dflt;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return dflt;
+    }
+    return n;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], dflt: T): T => {
+    const raw = str(name);
+    if (raw === undefined) return dflt;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+      return dflt;
+    }
+    return raw as T;
+  };
+
+  const nodeEnv = oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const production = nodeEnv === 'production';
+
+  const redisUrl = str('REDIS_URL') ?? null;
+  if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) {
+    problems.push(`REDIS_URL must start with redis:// or rediss:// (got "${redisUrl}")`);
+  }
+
+  let sessionSecret = str('SESSION_SECRET');
+  if (sessionSecret === undefined) {
+    if (production) problems.push('SESSION_SECRET is required when NODE_ENV=production');
+    // Development only: a fixed secret keeps dev sessions valid across restarts.
+    sessionSecret = 'dev-only-insecure-secret';
+  } else if (production && sessionSecret.length < 32) {
+    problems.push('SESSION_SECRET must be at least 32 characters when NODE_ENV=production');
+  }
+
+  const auth = oneOf('AUTH', ['dev', 'firebase'] as const, 'dev');
+  let firebase: Config['firebase'] = null;
+  if (auth === 'firebase') {
+    const projectId = str('FIREBASE_PROJECT_ID');
+    if (projectId === undefined) problems.push('FIREBASE_PROJECT_ID is required when AUTH=firebase');
+    const emulatorHost = str('FIREBASE_AUTH_EMULATOR_HOST') ?? null;
+    if (emulatorHost !== null && !/^[\w.-]+:\d+$/.test(emulatorHost)) {
+      problems.push(`FIREBASE_AUTH_EMULATOR_HOST must be host:port (got "${emulatorHost}")`);
+    }
+    const apiKey = str('FIREBASE_API_KEY') ?? (emulatorHost ? 'emulator-api-key' : undefined);
+    if (apiKey === undefined) problems.push('FIREBASE_API_KEY is required when AUTH=firebase without an emulator');
+    firebase = {
+      projectId: projectId ?? '',
+      emulatorHost,
+      web: {
+        apiKey: apiKey ?? '',
+        authDomain: str('FIREBASE_AUTH_DOMAIN') ?? `${projectId ?? ''}.firebaseapp.com`,
+        projectId: projectId ?? '',
+        ...(str('FIREBASE_APP_ID') ? { appId: str('FIREBASE_APP_ID') } : {}),
+      },
+      googleSignIn: oneOf('FIREBASE_GOOGLE_SIGNIN', ['true', 'false'] as const, 'false') === 'true',
+    };
+  }
+
+  const trustRaw = str('TRUST_PROXY');
+  let trustProxy: Config['trustProxy'] = production ? 1 : false;
+  if (trustRaw !== undefined) {
+    if (trustRaw === 'true' || trustRaw === 'false') trustProxy = trustRaw === 'true';
+    else if (/^\d+$/.test(trustRaw)) trustProxy = Number(trustRaw);
+    else trustProxy = trustRaw;
+  }
+
+  const allowedOrigins = (str('ALLOWED_ORIGINS') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const o of allowedOrigins) {
+    if (!/^https?:\/\/[^/]+$/.test(o))
+      problems.push(`ALLOWED_ORIGINS entries must be origins like https://host (got "${o}")`);
+  }
+
+  const config: Config = {
+    env: nodeEnv,
+    production,
+    port: int('PORT', 3000, 0, 65535),
+    redisUrl,
+    redisPrefix: str('REDIS_PREFIX') ?? 'chat:',
+    sessionSecret,
+    sessionMaxAgeMs: int('SESSION_MAX_AGE_DAYS', 14, 1, 365) * 24 * 3600 * 1000,
+    auth,
+    firebase,
+    createChatRole: oneOf('CREATE_CHAT_ROLE', ['any', 'mentor'] as const, 'any'),
+    rateLimitCount: int('RATE_LIMIT_COUNT', LIMITS.rateLimitCount, 1, 1_000_000),
+    rateLimitWindowMs: int('RATE_LIMIT_WINDOW_MS', LIMITS.rateLimitWindowMs, 1, 86_400_000),
+    historyKeep: int('HISTORY_KEEP', LIMITS.historyKeep, LIMITS.historyKeep, 10_000_000),
+    randomRoomSize: int('RANDOM_ROOM_SIZE', LIMITS.randomRoomSize, 2, 1000),
+    storeTimeoutMs: int('STORE_TIMEOUT_MS', 3000, 50, 60_000),
+    maxSocketsPerUser: int('MAX_SOCKETS_PER_USER', 20, 1, 10_000),
+    maxPayloadBytes: int('MAX_PAYLOAD_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
+    trustProxy,
+    logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    allowedOrigins,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

@@ -1,0 +1,50 @@
+/**
+ * The Socket.IO event maps of namespace `/chat`, typed once for server and browser
+ * (names as in the Socket.IO docs). Payload parameters are typed as the client sends them;
+ * the server still validates every one at the boundary (src/shared/schemas.ts).
+ */
+import type { Message, RoomRef, RoomWithMessages, StatusEvent, TypingEvent } from './types.js';
+
+export type AckOk<T extends object = object> = { ok: true } & T;
+export type AckErr = { ok: false; error: string };
+export type Ack<T extends object = object> = AckOk<T> | AckErr;
+export type AckFn<T extends object = object> = (response: Ack<T>) => void;
+
+export interface HistoryQuery {
+  room_id: string;
+  before?: string;
+  after?: string;
+  limit?: number;
+}
+
+export interface ClientToServerEvents {
+  joined: (payload: Record<string, never>, ack: AckFn<{ rooms: RoomRef[] }>) => void;
+  text: (payload: { room_id: string; msg: string }, ack: AckFn<{ id: string; time: string }>) => void;
+  join_random: (payload: Record<string, never>, ack: AckFn<RoomRef>) => void;
+  exit_room: (payload: { room_id: string }, ack: AckFn) => void;
+  history: (payload: HistoryQuery, ack: AckFn<{ messages: Message[] }>) => void;
+  typing: (payload: { room_id: string }, ack: AckFn) => void;
+}
+
+export interface ServerToClientEvents {
+  internal_msg: (message: Message) => void;
+  status: (status: StatusEvent) => void;
+  room_added: (room: RoomWithMessages) => void;
+  room_removed: (room: { room_id: string }) => void;
+  typing: (typing: TypingEvent) => void;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no server-to-server events yet
+export interface InterServerEvents {}
+
+export interface SocketData {
+  uid: string;
+  name: string;
+  picture: string;
+}
+
+/** Socket.IO room names: one per chat room, one per user (all of a user's tabs, every node). */
+export const roomChannel = (roomId: string): string => `room:${roomId}`;
+export const userChannel = (uid: string): string => `user:${uid}`;
+
+export const CHAT_NAMESPACE = '/chat';

@@ -1,0 +1,45 @@
+/**
+ * The contract's numeric defaults (../shared/CONTRACT.md). Shared by the server, the browser and
+ * the tests; operators can override the ones marked "setting" through configuration.
+ */
+export const LIMITS = {
+  /** Longest message, in characters after trimming. */
+  msgMaxChars: 2000,
+  /** Longest display name, in characters after trimming. */
+  nameMaxChars: 40,
+  /** Longest room name, in characters after trimming. */
+  roomNameMaxChars: 40,
+  /** Longest course string on a profile. */
+  courseMaxChars: 80,
+  /** Members of a random room at most. */
+  randomRoomSize: 10,
+  /** `history` page size when none is asked for. */
+  historyDefault: 50,
+  /** `history` page size at most; a larger `limit` counts as this. */
+  historyMax: 100,
+  /** Messages rendered per room by `GET /chat`. */
+  pageMessages: 50,
+  /** Messages each room keeps at least (setting). */
+  historyKeep: 1000,
+  /** `text` events one user may send per window, across sockets and nodes (setting). */
+  rateLimitCount: 20,
+  /** The rate limit's window in milliseconds (setting). */
+  rateLimitWindowMs: 10_000,
+  /** Users a group can be created with in one request. */
+  createChatMaxUsers: 200,
+} as const;
+
+/** Refusals exactly as the contract words them. */
+export const ERRORS = {
+  invalidPayload: 'invalid payload',
+  notMember: 'not a member',
+  invalidMessage: 'invalid message',
+  rateLimited: 'rate limited',
+  unauthorized: 'unauthorized',
+  /** Anything unexpected: logged on the server, answered generically. */
+  internal: 'internal error',
+  /** The store did not answer in time (e.g. Redis down). */
+  unavailable: 'service unavailable',
+} as const;
+
+export type ErrorReason = (typeof ERRORS)[keyof typeof ERRORS];

@@ -1,0 +1,48 @@
+/**
+ * Payload schemas for every client-to-server event. The server parses with these before doing
+ * anything; a failed parse answers the contract's fixed refusal and changes nothing.
+ * Message text is checked separately (after membership), because the contract orders the
+ * refusals: invalid payload, then not a member, then invalid message.
+ */
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+
+/** Room ids are ours (`<uid>_<n>`, `Random_<n>`); anything else cannot name a room. */
+export const roomIdSchema = z.string().min(1).max(200);
+
+/** Redis-stream-style message ids, `<ms>-<seq>`. */
+export const messageIdSchema = z.string().regex(/^\d{1,20}-\d{1,20}$/);
+
+const plainObject = z.record(z.string(), z.unknown());
+
+export const emptyPayload = plainObject;
+
+export const roomPayload = z.looseObject({ room_id: roomIdSchema });
+
+export const textPayload = z.looseObject({ room_id: roomIdSchema, msg: z.unknown() });
+
+export const historyPayload = z.looseObject({
+  room_id: roomIdSchema,
+  before: messageIdSchema.optional(),
+  after: messageIdSchema.optional(),
+  limit: z.number().int().positive().optional(),
+});
+
+/** Trimmed message text, or null when the contract calls it invalid. */
+export function parseMessageText(msg: unknown): string | null {
+  if (typeof msg !== 'string') return null;
+  const text = msg.trim();
+  if (text.length === 0 || text.length > LIMITS.msgMaxChars) return null;
+  return text;
+}
+
+export const createChatBody = z.object({
+  room_name: z.string().trim().min(1).max(LIMITS.roomNameMaxChars),
+  users: z.array(z.string().min(1).max(200)).max(LIMITS.createChatMaxUsers),
+});
+
+export const devLoginBody = z.object({
+  name: z.string().trim().min(1, 'name is required').max(LIMITS.nameMaxChars, 'name is too long'),
+  course: z.string().trim().max(LIMITS.courseMaxChars, 'course is too long').optional().default(''),
+  role: z.enum(['student', 'mentor']).optional().default('student'),
+});

@@ -1,0 +1,42 @@
+/**
+ * Every Redis key of the store, built here and nowhere else, under one configurable prefix
+ * (REDIS_PREFIX, default `chat:`), so several deployments or test runs can share one Redis.
+ * Keys of one room share a `{room id}` hash tag, so a room's keys stay in one Redis Cluster slot.
+ */
+export interface Keys {
+  /** Hash uid → JSON profile. */
+  users(): string;
+  /** Hash room id → room name: the rooms of one user (the original's layout). */
+  userRooms(uid: string): string;
+  /** String: the Random_<n> room the user is in, if any. */
+  userRandom(uid: string): string;
+  /** Counter: the next n of the creator's `<uid>_<n>` rooms. */
+  userRoomCounter(uid: string): string;
+  /** Sorted set uid → rate-limit log of the user's recent `text` timestamps. */
+  rateLimit(uid: string): string;
+  /** Set of member uids of one room. */
+  roomMembers(roomId: string): string;
+  /** String: the room's name. */
+  roomName(roomId: string): string;
+  /** Stream of the room's messages, capped (XADD MAXLEN ~). */
+  roomMessages(roomId: string): string;
+  /** Sorted set room id → n of the open random rooms, for lowest-number-first. */
+  randomRooms(): string;
+  /** Counter: the n of the next new Random_<n>. */
+  randomCounter(): string;
+}
+
+export function createKeys(prefix: string): Keys {
+  return {
+    users: () => `${prefix}users`,
+    userRooms: (uid) => `${prefix}user:${uid}:rooms`,
+    userRandom: (uid) => `${prefix}user:${uid}:random`,
+    userRoomCounter: (uid) => `${prefix}user:${uid}:room_counter`,
+    rateLimit: (uid) => `${prefix}user:${uid}:rate`,
+    roomMembers: (roomId) => `${prefix}room:{${roomId}}:members`,
+    roomName: (roomId) => `${prefix}room:{${roomId}}:name`,
+    roomMessages: (roomId) => `${prefix}room:{${roomId}}:messages`,
+    randomRooms: () => `${prefix}random:rooms`,
+    randomCounter: () => `${prefix}random:counter`,
+  };
+}

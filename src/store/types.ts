@@ -1,0 +1,85 @@
+/**
+ * The store: users, rooms, membership, history, random rooms and the shared rate limit.
+ * Two implementations — in-process (memory-store.ts) and Redis (redis-store.ts) — chosen once at
+ * start-up (index.ts); one behavioural suite (test/store.test.ts) runs against both.
+ *
+ * Every method that changes more than one thing does so atomically: no caller can observe
+ * (or race into) a half-applied change.
+ */
+import type { Message, RoomRef, RoomWithMessages, UserProfile } from '../shared/types.js';
+
+export interface HistoryRange {
+  /** Strictly before this id (newest first, returned oldest first). */
+  before?: string;
+  /** Strictly after this id (oldest first). */
+  after?: string;
+  /** Already clamped by the caller to 1..LIMITS.historyMax. */
+  limit: number;
+}
+
+export interface StoreLimits {
+  randomRoomSize: number;
+  historyKeep: number;
+  rateLimitCount: number;
+  rateLimitWindowMs: number;
+}
+
+export type PostResult =
+  { ok: true; message: Message; published: boolean } | { ok: false; error: 'not a member' | 'rate limited' };
+
+export interface JoinRandomResult {
+  room: RoomRef;
+  /** False when the user was already in a random room and got it back. */
+  joined: boolean;
+  /** Set when the room was newly made: its opening server message. */
+  opening?: Message;
+}
+
+export interface ChatStore {
+  /** 'memory' or 'redis': said in the start-up log line. */
+  readonly kind: 'memory' | 'redis';
+
+  /** Creates or updates a profile (sign-in). */
+  saveUser(user: UserProfile): Promise<void>;
+  getUser(uid: string): Promise<UserProfile | null>;
+  /** Every known user. */
+  listUsers(): Promise<UserProfile[]>;
+
+  /** The user's rooms (room id to room name), in a stable order. */
+  userRooms(uid: string): Promise<RoomRef[]>;
+  isMember(uid: string, roomId: string): Promise<boolean>;
+  /** Member uids of a room. */
+  roomMembers(roomId: string): Promise<string[]>;
+  /** Every room of the user with its newest `perRoom` messages, oldest first: one round trip. */
+  roomsWithMessages(uid: string, perRoom: number): Promise<RoomWithMessages[]>;
+
+  /**
+   * Creates `<creator uid>_<n>` (n counting up per creator from 0) holding the creator and the
+   * members, opened by a server message "Chat started by <name>". Unknown uids must have been
+   * refused by the caller.
+   */
+  createGroup(creator: UserProfile, roomName: string, memberUids: string[]): Promise<RoomWithMessages>;
+
+  /** Joins the lowest-numbered `Random_<n>` with space, or a new one; at most randomRoomSize. */
+  joinRandom(user: UserProfile): Promise<JoinRandomResult>;
+
+  /** Removes the user from the room; the room and its history go with its last member. */
+  leaveRoom(uid: string, roomId: string): Promise<{ left: boolean; deleted: boolean }>;
+
+  /**
+   * Atomically: checks membership, applies the per-user rate limit (a refused post does not
+   * count), stores the message with a server id and time. When the store can publish to the
+   * Socket.IO adapter itself (Redis), it does so in the same step and says `published`, so
+   * delivery order equals storage order on every node.
+   */
+  postMessage(draft: Omit<Message, 'id' | 'time' | 'type'> & { type?: Message['type'] }): Promise<PostResult>;
+
+  /** Adds a server message (no membership check, no rate limit). */
+  postServerMessage(roomId: string, msg: string): Promise<Message>;
+
+  history(roomId: string, range: HistoryRange): Promise<Message[]>;
+
+  /** Resolves when the store answers; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
