@@ -1,0 +1,222 @@
+/**
+ * The in-process store (REDIS_URL unset): one node, nothing kept across restarts. It mirrors the
+ * Redis store's semantics exactly — stream-style `<ms>-<seq>` ids, the sliding-window rate limit,
+ * approximate trimming that keeps at least historyKeep, lowest-number-first random rooms — and
+ * the same behavioural suite runs against both. Each method runs without awaiting in between, so
+ * it is atomic in one process.
+ */
+import type { Message, RoomRef, RoomWithMessages, UserProfile } from '../shared/types.js';
+import { byRoomId, compareIds, parseId, type ParsedId } from './ids.js';
+import type { ChatStore, HistoryRange, JoinRandomResult, PostResult, StoreLimits } from './types.js';
+
+interface Room {
+  name: string;
+  members: Set<string>;
+  messages: Message[];
+  parsedIds: ParsedId[];
+  lastMs: number;
+  lastSeq: number;
+}
+
+/** Like a Redis stream node (stream-node-max-entries 100): trimming drops whole blocks. */
+const TRIM_BLOCK = 100;
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+export class MemoryStore implements ChatStore {
+  readonly kind = 'memory' as const;
+  private readonly users = new Map<string, UserProfile>();
+  private readonly userRoomMap = new Map<string, Map<string, string>>();
+  private readonly userRandom = new Map<string, string>();
+  private readonly roomCounters = new Map<string, number>();
+  private readonly rateLog = new Map<string, number[]>();
+  private readonly rooms = new Map<string, Room>();
+  /** Open random rooms (with space): room id → n. */
+  private readonly openRandom = new Map<string, number>();
+  private randomCounter = 0;
+
+  constructor(private readonly limits: StoreLimits) {}
+
+  async saveUser(user: UserProfile): Promise<void> {
+    this.users.set(user.uid, copy(user));
+  }
+
+  async getUser(uid: string): Promise<UserProfile | null> {
+    const user = this.users.get(uid);
+    return user ? copy(user) : null;
+  }
+
+  async listUsers(): Promise<UserProfile[]> {
+    return [...this.users.values()].map(copy).sort((a, b) => (a.uid < b.uid ? -1 : 1));
+  }
+
+  async userRooms(uid: string): Promise<RoomRef[]> {
+    return this.roomRefs(uid);
+  }
+
+  async isMember(uid: string, roomId: string): Promise<boolean> {
+    return this.rooms.get(roomId)?.members.has(uid) ?? false;
+  }
+
+  async roomMembers(roomId: string): Promise<string[]> {
+    return [...(this.rooms.get(roomId)?.members ?? [])].sort();
+  }
+
+  async roomsWithMessages(uid: string, perRoom: number): Promise<RoomWithMessages[]> {
+    const per = Math.max(0, Math.floor(perRoom));
+    return this.roomRefs(uid).map((ref) => {
+      const messages = this.rooms.get(ref.room_id)?.messages ?? [];
+      return { ...ref, messages: per === 0 ? [] : messages.slice(-per).map(copy) };
+    });
+  }
+
+  async createGroup(creator: UserProfile, roomName: string, memberUids: string[]): Promise<RoomWithMessages> {
+    const n = this.roomCounters.get(creator.uid) ?? 0;
+    this.roomCounters.set(creator.uid, n + 1);
+    const roomId = `${creator.uid}_${n}`;
+    const room = this.newRoom(roomId, roomName);
+    for (const uid of [creator.uid, ...memberUids]) this.addMember(room, roomId, uid);
+    const opening = this.append(roomId, room, serverDraft(roomId, `Chat started by ${creator.name}`));
+    return { room_id: roomId, room_name: roomName, messages: [copy(opening)] };
+  }
+
+  async joinRandom(user: UserProfile): Promise<JoinRandomResult> {
+    const current = this.userRandom.get(user.uid);
+    const currentRoom = current === undefined ? undefined : this.rooms.get(current);
+    if (current !== undefined && currentRoom?.members.has(user.uid)) {
+      return { room: { room_id: current, room_name: currentRoom.name }, joined: false };
+    }
+    let roomId: string;
+    let n: number;
+    let opening: Message | undefined;
+    const lowest = [...this.openRandom.entries()].sort((a, b) => a[1] - b[1])[0];
+    if (lowest) {
+      [roomId, n] = lowest;
+    } else {
+      n = this.randomCounter++;
+      roomId = `Random_${n}`;
+      const created = this.newRoom(roomId, roomId);
+      opening = copy(this.append(roomId, created, serverDraft(roomId, `Chat started by ${user.name}`)));
+    }
+    const room = this.rooms.get(roomId) as Room;
+    this.addMember(room, roomId, user.uid);
+    this.userRandom.set(user.uid, roomId);
+    if (room.members.size >= this.limits.randomRoomSize) this.openRandom.delete(roomId);
+    else this.openRandom.set(roomId, n);
+    const result: JoinRandomResult = { room: { room_id: roomId, room_name: room.name }, joined: true };
+    if (opening) result.opening = opening;
+    return result;
+  }
+
+  async leaveRoom(uid: string, roomId: string): Promise<{ left: boolean; deleted: boolean }> {
+    const room = this.rooms.get(roomId);
+    if (!room?.members.delete(uid)) return { left: false, deleted: false };
+    this.userRoomMap.get(uid)?.delete(roomId);
+    if (this.userRandom.get(uid) === roomId) this.userRandom.delete(uid);
+    if (room.members.size === 0) {
+      this.rooms.delete(roomId);
+      this.openRandom.delete(roomId);
+      return { left: true, deleted: true };
+    }
+    const random = /^Random_(\d+)$/.exec(roomId);
+    if (random && room.members.size < this.limits.randomRoomSize) this.openRandom.set(roomId, Number(random[1]));
+    return { left: true, deleted: false };
+  }
+
+  async postMessage(draft: Omit<Message, 'id' | 'time' | 'type'> & { type?: Message['type'] }): Promise<PostResult> {
+    const room = this.rooms.get(draft.room_id);
+    if (!room?.members.has(draft.uid)) return { ok: false, error: 'not a member' };
+    const now = Date.now();
+    const window = this.limits.rateLimitWindowMs;
+    // Sliding window: a post counts while it is younger than the window; refused posts never count.
+    const log = (this.rateLog.get(draft.uid) ?? []).filter((t) => t > now - window);
+    this.rateLog.set(draft.uid, log);
+    if (log.length >= this.limits.rateLimitCount) return { ok: false, error: 'rate limited' };
+    log.push(now);
+    const { room_id, uid, name, picture, msg } = draft;
+    const message = this.append(room_id, room, { room_id, uid, name, picture, msg, type: draft.type ?? 'user' });
+    return { ok: true, message: copy(message), published: false };
+  }
+
+  async postServerMessage(roomId: string, msg: string): Promise<Message> {
+    const room = this.rooms.get(roomId);
+    if (!room) throw new Error(`no such room: ${roomId}`);
+    return copy(this.append(roomId, room, serverDraft(roomId, msg)));
+  }
+
+  async history(roomId: string, range: HistoryRange): Promise<Message[]> {
+    const room = this.rooms.get(roomId);
+    if (!room) return [];
+    const limit = Math.max(1, Math.floor(range.limit));
+    const ids = room.parsedIds;
+    const before = range.before === undefined ? null : parseId(range.before);
+    const after = range.after === undefined ? null : parseId(range.after);
+    // [lo, hi): the indexes strictly between `after` and `before`.
+    const lo = after ? firstIndex(ids, (id) => compareIds(id, after) > 0) : 0;
+    const hi = before ? firstIndex(ids, (id) => compareIds(id, before) >= 0) : ids.length;
+    if (hi <= lo) return [];
+    const slice =
+      after && !before ? room.messages.slice(lo, lo + limit) : room.messages.slice(Math.max(lo, hi - limit), hi);
+    return slice.map(copy);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  private roomRefs(uid: string): RoomRef[] {
+    const rooms = this.userRoomMap.get(uid) ?? new Map<string, string>();
+    return [...rooms].map(([room_id, room_name]) => ({ room_id, room_name })).sort(byRoomId);
+  }
+
+  private newRoom(roomId: string, name: string): Room {
+    const room: Room = { name, members: new Set(), messages: [], parsedIds: [], lastMs: 0, lastSeq: -1 };
+    this.rooms.set(roomId, room);
+    return room;
+  }
+
+  private addMember(room: Room, roomId: string, uid: string): void {
+    room.members.add(uid);
+    let mine = this.userRoomMap.get(uid);
+    if (!mine) this.userRoomMap.set(uid, (mine = new Map()));
+    mine.set(roomId, room.name);
+  }
+
+  /** Stores a message with the next stream-style id and trims like `XADD MAXLEN ~`. */
+  private append(roomId: string, room: Room, draft: Omit<Message, 'id' | 'time'>): Message {
+    const now = Date.now();
+    if (now > room.lastMs) {
+      room.lastMs = now;
+      room.lastSeq = 0;
+    } else {
+      room.lastSeq += 1;
+    }
+    const id = `${room.lastMs}-${room.lastSeq}`;
+    const message: Message = { ...draft, id, room_id: roomId, time: new Date(now).toISOString() };
+    room.messages.push(message);
+    room.parsedIds.push(parseId(id));
+    const excess = room.messages.length - this.limits.historyKeep;
+    if (excess >= TRIM_BLOCK) {
+      const drop = excess - (excess % TRIM_BLOCK);
+      room.messages.splice(0, drop);
+      room.parsedIds.splice(0, drop);
+    }
+    return message;
+  }
+}
+
+function serverDraft(roomId: string, msg: string): Omit<Message, 'id' | 'time'> {
+  return { room_id: roomId, uid: '', name: '', picture: '', msg, type: 'server' };
+}
+
+/** Binary search: the first index whose id satisfies `pred` (monotonic), or the length. */
+function firstIndex(ids: ParsedId[], pred: (id: ParsedId) => boolean): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pred(ids[mid] as ParsedId)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}

@@ -1,0 +1,245 @@
+/**
+ * The Redis store. Every change of more than one key is one Lua script (scripts.ts), so it is
+ * atomic across nodes and costs one round trip. Layout (keys.ts): users in one hash, a user's
+ * rooms in a hash room id → name, members in a set, messages in a stream whose ids are the
+ * message ids. Rooms are listed by room id (code-unit order), like the memory store.
+ */
+import type { Redis } from 'ioredis';
+import type { Message, RoomRef, RoomWithMessages, UserProfile } from '../shared/types.js';
+import { byRoomId, formatId, isMaxId, isMinId, parseId } from './ids.js';
+import type { Keys } from './keys.js';
+import * as scripts from './scripts.js';
+import type { ChatStore, HistoryRange, JoinRandomResult, PostResult, StoreLimits } from './types.js';
+
+export interface RedisStoreOptions {
+  redis: Redis;
+  keys: Keys;
+  limits: StoreLimits;
+  /** The Socket.IO adapter's key: when set, postMessage publishes to every node's adapter. */
+  adapterKey?: string;
+}
+
+type Arg = string | number;
+type Script = (...args: Arg[]) => Promise<unknown>;
+type StreamEntry = [id: string, fields: string[]];
+
+const COMMANDS = {
+  chatPostMessage: { numberOfKeys: 3, lua: scripts.POST_MESSAGE },
+  chatServerMessage: { numberOfKeys: 2, lua: scripts.SERVER_MESSAGE },
+  chatJoinRandom: { numberOfKeys: 4, lua: scripts.JOIN_RANDOM },
+  chatLeaveRoom: { numberOfKeys: 6, lua: scripts.LEAVE_ROOM },
+  chatCreateGroup: { numberOfKeys: 1, lua: scripts.CREATE_GROUP },
+  chatRoomsWithMessages: { numberOfKeys: 1, lua: scripts.ROOMS_WITH_MESSAGES },
+} as const;
+
+type Commands = Record<keyof typeof COMMANDS, Script>;
+
+/** A room key as the two halves around the room id (or uid), for scripts that build keys. */
+function template(build: (id: string) => string): [string, string] {
+  const marker = '\u0000';
+  const [pre, suf] = build(marker).split(marker);
+  return [pre ?? '', suf ?? ''];
+}
+
+function toMessage(roomId: string, [id, fields]: StreamEntry): Message {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
+  return {
+    id,
+    room_id: roomId,
+    uid: f.uid ?? '',
+    name: f.name ?? '',
+    picture: f.picture ?? '',
+    msg: f.msg ?? '',
+    time: f.time ?? '',
+    type: f.type === 'server' ? 'server' : 'user',
+  };
+}
+
+function serverMessage(roomId: string, id: string, msg: string, time: string): Message {
+  return { id, room_id: roomId, uid: '', name: '', picture: '', msg, time, type: 'server' };
+}
+
+export class RedisStore implements ChatStore {
+  readonly kind = 'redis' as const;
+  private readonly redis: Redis;
+  private readonly keys: Keys;
+  private readonly limits: StoreLimits;
+  private readonly channelPrefix: string | null;
+  private readonly cmd: Commands;
+
+  constructor(opts: RedisStoreOptions) {
+    this.redis = opts.redis;
+    this.keys = opts.keys;
+    this.limits = opts.limits;
+    // The adapter's channel for a room: `${key}#${nsp}#${room}#`.
+    this.channelPrefix = opts.adapterKey ? `${opts.adapterKey}#/chat#room:` : null;
+    for (const [name, def] of Object.entries(COMMANDS)) {
+      this.redis.defineCommand(name, def);
+    }
+    this.cmd = this.redis as unknown as Commands;
+  }
+
+  private roomTemplates(): Arg[] {
+    return [...template(this.keys.roomMembers), ...template(this.keys.roomName), ...template(this.keys.roomMessages)];
+  }
+
+  async saveUser(user: UserProfile): Promise<void> {
+    await this.redis.hset(this.keys.users(), user.uid, JSON.stringify(user));
+  }
+
+  async getUser(uid: string): Promise<UserProfile | null> {
+    const raw = await this.redis.hget(this.keys.users(), uid);
+    return raw === null ? null : (JSON.parse(raw) as UserProfile);
+  }
+
+  async listUsers(): Promise<UserProfile[]> {
+    const all = await this.redis.hvals(this.keys.users());
+    return all.map((raw) => JSON.parse(raw) as UserProfile).sort((a, b) => (a.uid < b.uid ? -1 : 1));
+  }
+
+  async userRooms(uid: string): Promise<RoomRef[]> {
+    const rooms = await this.redis.hgetall(this.keys.userRooms(uid));
+    return Object.entries(rooms)
+      .map(([room_id, room_name]) => ({ room_id, room_name }))
+      .sort(byRoomId);
+  }
+
+  async isMember(uid: string, roomId: string): Promise<boolean> {
+    return (await this.redis.sismember(this.keys.roomMembers(roomId), uid)) === 1;
+  }
+
+  async roomMembers(roomId: string): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.roomMembers(roomId))).sort();
+  }
+
+  async roomsWithMessages(uid: string, perRoom: number): Promise<RoomWithMessages[]> {
+    const rows = (await this.cmd.chatRoomsWithMessages(
+      this.keys.userRooms(uid),
+      ...template(this.keys.roomMessages),
+      Math.max(0, Math.floor(perRoom)),
+    )) as [string, string, StreamEntry[]][];
+    return rows
+      .map(([room_id, room_name, entries]) => ({
+        room_id,
+        room_name,
+        messages: entries.reverse().map((e) => toMessage(room_id, e)),
+      }))
+      .sort(byRoomId);
+  }
+
+  async createGroup(creator: UserProfile, roomName: string, memberUids: string[]): Promise<RoomWithMessages> {
+    const members = [...new Set([creator.uid, ...memberUids])];
+    const time = new Date().toISOString();
+    const [roomId, openingId] = (await this.cmd.chatCreateGroup(
+      this.keys.userRoomCounter(creator.uid),
+      ...this.roomTemplates(),
+      ...template(this.keys.userRooms),
+      creator.uid,
+      creator.name,
+      roomName,
+      time,
+      this.limits.historyKeep,
+      ...members,
+    )) as [string, string];
+    const opening = serverMessage(roomId, openingId, `Chat started by ${creator.name}`, time);
+    return { room_id: roomId, room_name: roomName, messages: [opening] };
+  }
+
+  async joinRandom(user: UserProfile): Promise<JoinRandomResult> {
+    const time = new Date().toISOString();
+    const [joined, roomId, roomName, openingId] = (await this.cmd.chatJoinRandom(
+      this.keys.userRandom(user.uid),
+      this.keys.randomRooms(),
+      this.keys.randomCounter(),
+      this.keys.userRooms(user.uid),
+      ...this.roomTemplates(),
+      user.uid,
+      user.name,
+      this.limits.randomRoomSize,
+      time,
+      this.limits.historyKeep,
+    )) as [number, string, string, string | null];
+    const result: JoinRandomResult = { room: { room_id: roomId, room_name: roomName }, joined: joined === 1 };
+    if (openingId) result.opening = serverMessage(roomId, openingId, `Chat started by ${user.name}`, time);
+    return result;
+  }
+
+  async leaveRoom(uid: string, roomId: string): Promise<{ left: boolean; deleted: boolean }> {
+    const [left, deleted] = (await this.cmd.chatLeaveRoom(
+      this.keys.userRooms(uid),
+      this.keys.roomMembers(roomId),
+      this.keys.roomName(roomId),
+      this.keys.roomMessages(roomId),
+      this.keys.userRandom(uid),
+      this.keys.randomRooms(),
+      uid,
+      roomId,
+      this.limits.randomRoomSize,
+    )) as [number, number];
+    return { left: left === 1, deleted: deleted === 1 };
+  }
+
+  async postMessage(draft: Omit<Message, 'id' | 'time' | 'type'> & { type?: Message['type'] }): Promise<PostResult> {
+    const type = draft.type ?? 'user';
+    const time = new Date().toISOString();
+    const reply = (await this.cmd.chatPostMessage(
+      this.keys.roomMembers(draft.room_id),
+      this.keys.rateLimit(draft.uid),
+      this.keys.roomMessages(draft.room_id),
+      draft.uid,
+      draft.name,
+      draft.picture,
+      draft.msg,
+      type,
+      time,
+      this.limits.rateLimitCount,
+      this.limits.rateLimitWindowMs,
+      this.limits.historyKeep,
+      draft.room_id,
+      this.channelPrefix === null ? '' : `${this.channelPrefix}${draft.room_id}#`,
+    )) as [0, 'not a member' | 'rate limited'] | [1, string, number];
+    if (reply[0] === 0) return { ok: false, error: reply[1] };
+    const { room_id, uid, name, picture, msg } = draft;
+    const message: Message = { id: reply[1], room_id, uid, name, picture, msg, time, type };
+    return { ok: true, message, published: reply[2] === 1 };
+  }
+
+  async postServerMessage(roomId: string, msg: string): Promise<Message> {
+    const time = new Date().toISOString();
+    const id = (await this.cmd.chatServerMessage(
+      this.keys.roomMembers(roomId),
+      this.keys.roomMessages(roomId),
+      msg,
+      time,
+      this.limits.historyKeep,
+    )) as string | null;
+    if (id === null) throw new Error(`no such room: ${roomId}`);
+    return serverMessage(roomId, id, msg, time);
+  }
+
+  async history(roomId: string, range: HistoryRange): Promise<Message[]> {
+    const key = this.keys.roomMessages(roomId);
+    const limit = Math.max(1, Math.floor(range.limit));
+    const before = range.before === undefined ? null : parseId(range.before);
+    const after = range.after === undefined ? null : parseId(range.after);
+    // Redis refuses an exclusive range that starts past the largest id or ends before the smallest.
+    if ((before && isMinId(before)) || (after && isMaxId(after))) return [];
+    if (after && !before) {
+      const entries = (await this.redis.xrange(key, `(${formatId(after)}`, '+', 'COUNT', limit)) as StreamEntry[];
+      return entries.map((e) => toMessage(roomId, e));
+    }
+    const end = before ? `(${formatId(before)}` : '+';
+    const start = after ? `(${formatId(after)}` : '-';
+    const entries = (await this.redis.xrevrange(key, end, start, 'COUNT', limit)) as StreamEntry[];
+    return entries.reverse().map((e) => toMessage(roomId, e));
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  async close(): Promise<void> {
+    // The composition root owns (and quits) the client.
+  }
+}

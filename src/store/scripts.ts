@@ -1,0 +1,144 @@
+/**
+ * The store's Lua scripts, as strings because tsc copies no .lua files to dist/. Each runs
+ * atomically in Redis, so no two nodes can race a read into a write (room numbers, random-room
+ * capacity, the rate limit). Keys of rooms the caller cannot name in advance are built inside
+ * the script from templates made by keys.ts (`pre .. roomId .. suf`), so keys.ts stays the one
+ * place that spells a key. Scripts touch undeclared keys: fine for one Redis, not for a Cluster.
+ */
+
+/** XADD of a server message; `MAXLEN ~` keeps at least historyKeep entries. */
+const SERVER_MESSAGE_FN = `
+local function server_message(key, keep, msg, time)
+  return redis.call('XADD', key, 'MAXLEN', '~', keep, '*',
+    'uid', '', 'name', '', 'picture', '', 'msg', msg, 'type', 'server', 'time', time)
+end
+`;
+
+/**
+ * KEYS: members, rate log, messages.
+ * ARGV: uid, name, picture, msg, type, time, rate count, window ms, keep, room id, channel ('' = none).
+ * Returns {0, reason} or {1, id, published}.
+ */
+export const POST_MESSAGE = `
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {0, 'not a member'} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[8])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[7]) then return {0, 'rate limited'} end
+local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*', 'uid', ARGV[1], 'name', ARGV[2],
+  'picture', ARGV[3], 'msg', ARGV[4], 'type', ARGV[5], 'time', ARGV[6])
+redis.call('ZADD', KEYS[2], now, ARGV[10] .. ' ' .. id)
+redis.call('PEXPIRE', KEYS[2], window)
+if ARGV[11] == '' then return {1, id, 0} end
+-- The @socket.io/redis-adapter wire format: [sender uid, packet, opts]. "store" is never an
+-- adapter's own uid, so every node (this one included) delivers it, in storage order.
+local message = {id = id, room_id = ARGV[10], uid = ARGV[1], name = ARGV[2], picture = ARGV[3],
+  msg = ARGV[4], time = ARGV[6], type = ARGV[5]}
+local packet = {type = 2, data = {'internal_msg', message}, nsp = '/chat'}
+redis.call('PUBLISH', ARGV[11], cmsgpack.pack({'store', packet, {rooms = {'room:' .. ARGV[10]}}}))
+return {1, id, 1}
+`;
+
+/**
+ * KEYS: members, messages. ARGV: msg, time, keep.
+ * Returns the id, or false when the room does not exist (no orphan stream is made).
+ */
+export const SERVER_MESSAGE = `${SERVER_MESSAGE_FN}
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+return server_message(KEYS[2], ARGV[3], ARGV[1], ARGV[2])
+`;
+
+/**
+ * KEYS: user's random key, open random rooms, random counter, user's rooms.
+ * ARGV: members pre, suf, name pre, suf, messages pre, suf, uid, user name, size, time, keep.
+ * Returns {joined, room id, room name, opening id or false}.
+ */
+export const JOIN_RANDOM = `${SERVER_MESSAGE_FN}
+local mpre, msuf, npre, nsuf, xpre, xsuf = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local uid, size = ARGV[7], tonumber(ARGV[9])
+local cur = redis.call('GET', KEYS[1])
+if cur and redis.call('SISMEMBER', mpre .. cur .. msuf, uid) == 1 then
+  return {0, cur, redis.call('GET', npre .. cur .. nsuf) or cur, false}
+end
+local room, name, opening
+local top = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if top[1] then
+  room = top[1]
+  name = redis.call('GET', npre .. room .. nsuf) or room
+else
+  local n = redis.call('INCR', KEYS[3]) - 1
+  room = 'Random_' .. string.format('%d', n)
+  name = room
+  redis.call('SET', npre .. room .. nsuf, name)
+  opening = server_message(xpre .. room .. xsuf, ARGV[11], 'Chat started by ' .. ARGV[8], ARGV[10])
+  top = {room, n}
+end
+local members = mpre .. room .. msuf
+redis.call('SADD', members, uid)
+redis.call('HSET', KEYS[4], room, name)
+redis.call('SET', KEYS[1], room)
+if redis.call('SCARD', members) >= size then
+  redis.call('ZREM', KEYS[2], room)
+else
+  redis.call('ZADD', KEYS[2], top[2], room)
+end
+return {1, room, name, opening or false}
+`;
+
+/**
+ * KEYS: user's rooms, members, name, messages, user's random key, open random rooms.
+ * ARGV: uid, room id, size. Returns {left, deleted}.
+ */
+export const LEAVE_ROOM = `
+local uid, room, size = ARGV[1], ARGV[2], tonumber(ARGV[3])
+if redis.call('SREM', KEYS[2], uid) == 0 then return {0, 0} end
+redis.call('HDEL', KEYS[1], room)
+if redis.call('GET', KEYS[5]) == room then redis.call('DEL', KEYS[5]) end
+local left = redis.call('SCARD', KEYS[2])
+if left == 0 then
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+  redis.call('ZREM', KEYS[6], room)
+  return {1, 1}
+end
+local n = string.match(room, '^Random_(%d+)$')
+if n and left < size then redis.call('ZADD', KEYS[6], n, room) end
+return {1, 0}
+`;
+
+/**
+ * KEYS: creator's room counter.
+ * ARGV: members pre, suf, name pre, suf, messages pre, suf, user-rooms pre, suf,
+ *       creator uid, creator name, room name, time, keep, member uids...
+ * Returns {room id, opening id}.
+ */
+export const CREATE_GROUP = `${SERVER_MESSAGE_FN}
+local n = redis.call('INCR', KEYS[1]) - 1
+local room = ARGV[9] .. '_' .. string.format('%d', n)
+local members = ARGV[1] .. room .. ARGV[2]
+redis.call('SET', ARGV[3] .. room .. ARGV[4], ARGV[11])
+for i = 14, #ARGV do
+  redis.call('SADD', members, ARGV[i])
+  redis.call('HSET', ARGV[7] .. ARGV[i] .. ARGV[8], room, ARGV[11])
+end
+local opening = server_message(ARGV[5] .. room .. ARGV[6], ARGV[13], 'Chat started by ' .. ARGV[10], ARGV[12])
+return {room, opening}
+`;
+
+/**
+ * KEYS: user's rooms. ARGV: messages pre, suf, per room.
+ * Returns {{room id, room name, {entries newest first}}...}: every room in one round trip.
+ */
+export const ROOMS_WITH_MESSAGES = `
+local rooms = redis.call('HGETALL', KEYS[1])
+local per = tonumber(ARGV[3])
+local out = {}
+for i = 1, #rooms, 2 do
+  local entries = {}
+  if per > 0 then
+    entries = redis.call('XREVRANGE', ARGV[1] .. rooms[i] .. ARGV[2], '+', '-', 'COUNT', per)
+  end
+  out[#out + 1] = {rooms[i], rooms[i + 1], entries}
+end
+return out
+`;
