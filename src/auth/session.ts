@@ -1,0 +1,35 @@
+/**
+ * express-session, shared by Express and the Socket.IO handshake (io.engine.use), so a page and
+ * a socket see the same session. Redis-backed (connect-redis 8, which speaks ioredis) when
+ * REDIS_URL is set, so every node knows every session; in-process otherwise.
+ */
+import type { RequestHandler } from 'express';
+import session from 'express-session';
+import { RedisStore } from 'connect-redis';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+
+declare module 'express-session' {
+  interface SessionData {
+    uid?: string;
+  }
+}
+
+export const SESSION_COOKIE = 'connect.sid';
+
+export function createSessionMiddleware(config: Config, redis: Redis | null): RequestHandler {
+  return session({
+    name: SESSION_COOKIE,
+    secret: config.sessionSecret,
+    resave: false,
+    saveUninitialized: false,
+    store: redis ? new RedisStore({ client: redis, prefix: `${config.redisPrefix}sess:` }) : undefined,
+    cookie: {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: config.production,
+      maxAge: config.sessionMaxAgeMs,
+      path: '/',
+    },
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * Runs one socket's events one at a time, in arrival order: async handlers could otherwise
+ * overtake each other, and a socket's messages must be stored in the order it sent them.
+ * Answers every event exactly once: the handler's result, or a generic error that is logged.
+ */
+import { ERRORS } from '../shared/limits.js';
+import type { Ack } from '../shared/events.js';
+import type { Logger } from '../logger.js';
+
+/** Events one socket may have queued; past that the client is flooding us. */
+const MAX_PENDING = 256;
+
+/** ioredis errors that mean "Redis is not answering", as opposed to our own bugs. */
+const UNAVAILABLE = /timed out|Connection is closed|MaxRetriesPerRequest|ECONNREFUSED|writeable|offline queue/i;
+
+export class Refusal extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+export interface Drain {
+  /** True once shutdown began: new events are refused, in-flight ones finish. */
+  draining: boolean;
+  /** Handlers running now, across all sockets of this node. */
+  inFlight: number;
+}
+
+export class SocketQueue {
+  private tail: Promise<void> = Promise.resolve();
+  private pending = 0;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly drain: Drain,
+  ) {}
+
+  run<T extends object>(event: string, ack: unknown, work: () => Promise<Ack<T>>): void {
+    // The contract's every client event takes an acknowledgement; without one there is no way
+    // to answer, so the event is ignored rather than half-processed.
+    if (typeof ack !== 'function') return;
+    const reply = ack as (r: Ack<T>) => void;
+    if (this.drain.draining) {
+      reply({ ok: false, error: ERRORS.unavailable });
+      return;
+    }
+    if (this.pending >= MAX_PENDING) {
+      reply({ ok: false, error: ERRORS.rateLimited });
+      return;
+    }
+    this.pending += 1;
+    this.drain.inFlight += 1;
+    this.tail = this.tail.then(async () => {
+      let result: Ack<T>;
+      try {
+        result = await work();
+      } catch (err) {
+        if (err instanceof Refusal) result = { ok: false, error: err.reason };
+        else if (err instanceof Error && UNAVAILABLE.test(err.message)) {
+          this.logger.warn({ event, err: err.message }, 'store unavailable');
+          result = { ok: false, error: ERRORS.unavailable };
+        } else {
+          this.logger.error({ event, err }, 'event handler failed');
+          result = { ok: false, error: ERRORS.internal };
+        }
+      } finally {
+        this.pending -= 1;
+        this.drain.inFlight -= 1;
+      }
+      reply(result);
+    });
+  }
+}

@@ -1,0 +1,75 @@
+/** `text`, `history`, `typing`: what is said in a room. */
+import { roomChannel, userChannel } from '../shared/events.js';
+import type { Ack } from '../shared/events.js';
+import { ERRORS, LIMITS } from '../shared/limits.js';
+import { historyPayload, parseMessageText, roomPayload, textPayload } from '../shared/schemas.js';
+import type { Message } from '../shared/types.js';
+import type { ChatStore } from '../store/types.js';
+import { Refusal } from './handler.js';
+import type { ChatNamespace, ChatSocket } from './types.js';
+import { parsePayload, requireMember } from './validate.js';
+
+export interface MessageHandlerDeps {
+  store: ChatStore;
+  nsp: ChatNamespace;
+}
+
+/** A socket's typing notices are relayed at most this often per room. */
+const TYPING_INTERVAL_MS = 1000;
+
+export function createMessageHandlers({ store, nsp }: MessageHandlerDeps) {
+  const lastTyping = new WeakMap<ChatSocket, Map<string, number>>();
+
+  return {
+    async text(socket: ChatSocket, payload: unknown): Promise<Ack<{ id: string; time: string }>> {
+      const { room_id, msg } = parsePayload(textPayload, payload);
+      const user = socket.data;
+      const text = parseMessageText(msg);
+      if (text === null) {
+        // The contract answers `not a member` before `invalid message`.
+        await requireMember(store, user.uid, room_id);
+        throw new Refusal(ERRORS.invalidMessage);
+      }
+      const result = await store.postMessage({
+        room_id,
+        uid: user.uid,
+        name: user.name,
+        picture: user.picture,
+        msg: text,
+      });
+      if (!result.ok) throw new Refusal(result.error);
+      // The Redis store publishes through the adapter inside its write (delivery order equals
+      // storage order on every node); the in-process store leaves delivery to us.
+      if (!result.published) nsp.to(roomChannel(room_id)).emit('internal_msg', result.message);
+      return { ok: true, id: result.message.id, time: result.message.time };
+    },
+
+    async history(socket: ChatSocket, payload: unknown): Promise<Ack<{ messages: Message[] }>> {
+      const q = parsePayload(historyPayload, payload);
+      if (q.before !== undefined && q.after !== undefined) throw new Refusal(ERRORS.invalidPayload);
+      await requireMember(store, socket.data.uid, q.room_id);
+      const limit = Math.min(q.limit ?? LIMITS.historyDefault, LIMITS.historyMax);
+      const messages = await store.history(q.room_id, { before: q.before, after: q.after, limit });
+      return { ok: true, messages };
+    },
+
+    async typing(socket: ChatSocket, payload: unknown): Promise<Ack> {
+      const { room_id } = parsePayload(roomPayload, payload);
+      const user = socket.data;
+      // A socket in the Socket.IO room is a member (it leaves the room when the user exits);
+      // only otherwise ask the store.
+      if (!socket.rooms.has(roomChannel(room_id))) await requireMember(store, user.uid, room_id);
+      const now = Date.now();
+      const seen = lastTyping.get(socket) ?? new Map<string, number>();
+      lastTyping.set(socket, seen);
+      if (now - (seen.get(room_id) ?? 0) >= TYPING_INTERVAL_MS) {
+        seen.set(room_id, now);
+        nsp
+          .to(roomChannel(room_id))
+          .except(userChannel(user.uid))
+          .emit('typing', { room_id, uid: user.uid, name: user.name });
+      }
+      return { ok: true };
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/** `joined`, `join_random`, `exit_room`: a socket's rooms and the user's membership. */
+import { roomChannel } from '../shared/events.js';
+import type { Ack, AckOk } from '../shared/events.js';
+import { LIMITS } from '../shared/limits.js';
+import { emptyPayload, roomPayload } from '../shared/schemas.js';
+import type { RoomRef } from '../shared/types.js';
+import type { ChatStore } from '../store/types.js';
+import type { Notifier } from './notify.js';
+import type { ChatSocket } from './types.js';
+import { parsePayload, requireMember } from './validate.js';
+
+export interface RoomHandlerDeps {
+  store: ChatStore;
+  notify: Notifier;
+}
+
+export function createRoomHandlers({ store, notify }: RoomHandlerDeps) {
+  return {
+    async joined(socket: ChatSocket, payload: unknown): Promise<Ack<{ rooms: RoomRef[] }>> {
+      parsePayload(emptyPayload, payload);
+      const user = socket.data;
+      const rooms = await store.userRooms(user.uid);
+      await socket.join(rooms.map((r) => roomChannel(r.room_id)));
+      for (const r of rooms) notify.status('join', user, r.room_id);
+      return { ok: true, rooms };
+    },
+
+    async join_random(socket: ChatSocket, payload: unknown): Promise<Ack<RoomRef>> {
+      parsePayload(emptyPayload, payload);
+      const user = socket.data;
+      const profile = (await store.getUser(user.uid)) ?? { ...user, course: '', role: 'student' as const };
+      const result = await store.joinRandom(profile);
+      await socket.join(roomChannel(result.room.room_id));
+      if (result.joined) {
+        const messages = await store.history(result.room.room_id, { limit: LIMITS.pageMessages });
+        // The user's other tabs (on any node) open the room too.
+        notify.roomAdded({ ...result.room, messages }, [user.uid], socket.id);
+        notify.status('join', user, result.room.room_id);
+      }
+      const ack: AckOk<RoomRef> = { ok: true, room_id: result.room.room_id, room_name: result.room.room_name };
+      return ack;
+    },
+
+    async exit_room(socket: ChatSocket, payload: unknown): Promise<Ack> {
+      const { room_id } = parsePayload(roomPayload, payload);
+      const user = socket.data;
+      await requireMember(store, user.uid, room_id);
+      const { left } = await store.leaveRoom(user.uid, room_id);
+      if (left) {
+        notify.roomRemoved(user.uid, room_id, socket.id);
+        notify.status('exit', user, room_id);
+      }
+      return { ok: true };
+    },
+  };
+}

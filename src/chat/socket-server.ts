@@ -1,0 +1,118 @@
+/**
+ * Socket.IO on namespace `/chat`: the handshake is authenticated by the page's session, each
+ * socket joins its user's room and its session's room, and this file only wires events to the
+ * handler modules.
+ */
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { Server } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Redis } from 'ioredis';
+import type { AuthProvider } from '../auth/types.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { CHAT_NAMESPACE, userChannel } from '../shared/events.js';
+import type { ClientToServerEvents } from '../shared/events.js';
+import { ERRORS } from '../shared/limits.js';
+import type { ChatStore } from '../store/types.js';
+import { isSameOrigin } from '../http/set-up-security.js';
+import { SocketQueue, type Drain } from './handler.js';
+import { createMessageHandlers } from './message-handlers.js';
+import { createNotifier, sessionChannel, type Notifier } from './notify.js';
+import { createRoomHandlers } from './room-handlers.js';
+import type { ChatNamespace, ChatServerIO, ChatSocket } from './types.js';
+
+export interface SocketDeps {
+  config: Config;
+  logger: Logger;
+  store: ChatStore;
+  auth: AuthProvider;
+  session: RequestHandler;
+  /** Publisher and subscriber for the Redis adapter; null on the in-process store. */
+  adapterClients: { pub: Redis; sub: Redis } | null;
+  drain: Drain;
+}
+
+export interface ChatSockets {
+  io: ChatServerIO;
+  nsp: ChatNamespace;
+  notify: Notifier;
+}
+
+type Session = { id?: string };
+
+export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): ChatSockets {
+  const { config, logger, store, auth } = deps;
+  const io: ChatServerIO = new Server(httpServer, {
+    serveClient: false,
+    maxHttpBufferSize: config.maxPayloadBytes,
+    // A cross-site page must not open a socket riding on our users' cookies.
+    allowRequest: (req, callback) => {
+      const host = req.headers.host ?? '';
+      const proto = (req.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0]?.trim();
+      const origins = [`http://${host}`, `https://${host}`];
+      const own = proto ? `${proto}://${host}` : origins[0]!;
+      const origin = req.headers.origin;
+      const ok =
+        origin === undefined || origins.includes(origin) || isSameOrigin(origin, undefined, own, config.allowedOrigins);
+      callback(null, ok);
+    },
+  });
+  if (deps.adapterClients) {
+    io.adapter(
+      createAdapter(deps.adapterClients.pub, deps.adapterClients.sub, { key: `${config.redisPrefix}socket.io` }),
+    );
+  }
+
+  // The session cookie is read once, at the handshake (later polling requests carry the sid).
+  io.engine.use((req: IncomingMessage & { _query?: Record<string, string> }, res: Response, next: NextFunction) => {
+    if (req._query?.sid === undefined) deps.session(req as Request, res, next);
+    else next();
+  });
+
+  const nsp: ChatNamespace = io.of(CHAT_NAMESPACE);
+  const notify = createNotifier(nsp);
+  const socketsPerUser = new Map<string, number>();
+
+  nsp.use(async (socket, next) => {
+    try {
+      const user = await auth.authenticate(socket.request);
+      if (!user) return next(new Error(ERRORS.unauthorized));
+      if ((socketsPerUser.get(user.uid) ?? 0) >= config.maxSocketsPerUser)
+        return next(new Error('too many connections'));
+      socket.data = { uid: user.uid, name: user.name, picture: user.picture };
+      next();
+    } catch (err) {
+      logger.warn({ err }, 'handshake authentication failed');
+      next(new Error(ERRORS.unavailable));
+    }
+  });
+
+  const rooms = createRoomHandlers({ store, notify });
+  const messages = createMessageHandlers({ store, nsp });
+  const handlers: { [E in keyof ClientToServerEvents]: (socket: ChatSocket, payload: unknown) => Promise<object> } = {
+    ...rooms,
+    ...messages,
+  };
+
+  nsp.on('connection', (socket) => {
+    const { uid } = socket.data;
+    socketsPerUser.set(uid, (socketsPerUser.get(uid) ?? 0) + 1);
+    const sessionId = (socket.request as IncomingMessage & { session?: Session }).session?.id;
+    void socket.join(sessionId ? [userChannel(uid), sessionChannel(sessionId)] : [userChannel(uid)]);
+    const queue = new SocketQueue(logger.child({ uid, socket: socket.id }), deps.drain);
+    for (const event of Object.keys(handlers) as (keyof ClientToServerEvents)[]) {
+      const handle = handlers[event];
+      socket.on(event, (payload: unknown, ack: unknown) => {
+        queue.run(event, ack, () => handle(socket, payload) as Promise<{ ok: true }>);
+      });
+    }
+    socket.on('disconnect', () => {
+      const left = (socketsPerUser.get(uid) ?? 1) - 1;
+      if (left <= 0) socketsPerUser.delete(uid);
+      else socketsPerUser.set(uid, left);
+    });
+  });
+
+  return { io, nsp, notify };
+}

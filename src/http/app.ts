@@ -1,0 +1,57 @@
+/** The Express app: one concern per middleware, in this order. */
+import express, { type Express, type RequestHandler } from 'express';
+import type { AuthProvider } from '../auth/types.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { ChatStore } from '../store/types.js';
+import { chatRoutes, type ChatRouteDeps } from './chat-routes.js';
+import { errorHandler, notFound } from './errors.js';
+import { setUpHealthChecks } from './set-up-health.js';
+import { setUpRequestLogging } from './set-up-logging.js';
+import { setUpOriginCheck, setUpWebSecurity, type CspExtra } from './set-up-security.js';
+import { setUpStaticResources } from './set-up-static.js';
+import { setUpViews } from './set-up-views.js';
+import { loadUser } from './require-user.js';
+
+export interface AppDeps {
+  root: string;
+  config: Config;
+  logger: Logger;
+  store: ChatStore;
+  auth: AuthProvider;
+  session: RequestHandler;
+  csp?: CspExtra;
+  announceRoom: ChatRouteDeps['announceRoom'];
+  /** Called (after the response) when a user signs out, to disconnect that session's sockets. */
+  onSignOut: (info: { uid: string; sessionId: string | undefined }) => void;
+  isDraining: () => boolean;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const { config, logger, store, auth } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  setUpViews(app, deps.root, config.production);
+
+  app.use(setUpHealthChecks(store, deps.isDraining, config.storeTimeoutMs));
+  app.use(setUpRequestLogging(logger));
+  app.use(setUpWebSecurity(config, deps.csp));
+  app.use(setUpStaticResources(deps.root, config.production));
+  app.use(setUpOriginCheck(config));
+  app.use(express.json({ limit: '32kb' }));
+  app.use(express.urlencoded({ extended: false, limit: '32kb' }));
+  app.use(deps.session);
+  app.use(loadUser(auth));
+  app.use(['/logout', '/sessionLogout'], (req, res, next) => {
+    const user = res.locals.user as { uid: string } | null;
+    const sessionId = req.sessionID;
+    if (req.method === 'POST' && user) res.on('finish', () => deps.onSignOut({ uid: user.uid, sessionId }));
+    next();
+  });
+  app.use(auth.router);
+  app.use(chatRoutes(deps));
+  app.use(notFound());
+  app.use(errorHandler(logger, config.production));
+  return app;
+}

@@ -1,0 +1,68 @@
+/** The chat page and its JSON routes (contract: /chat, /chat/get_users, /chat/create_chat). */
+import express, { type Router } from 'express';
+import type { Config } from '../config.js';
+import { LIMITS } from '../shared/limits.js';
+import { createChatBody } from '../shared/schemas.js';
+import type { RoomWithMessages } from '../shared/types.js';
+import type { ChatStore } from '../store/types.js';
+import { currentUser, requireUser } from './require-user.js';
+
+export interface ChatRouteDeps {
+  config: Config;
+  store: ChatStore;
+  /** Tells every member's sockets, on every node, about a room they were added to. */
+  announceRoom: (room: RoomWithMessages, memberUids: string[]) => void;
+}
+
+export function chatRoutes({ config, store, announceRoom }: ChatRouteDeps): Router {
+  const router = express.Router();
+
+  router.get('/', (_req, res) => {
+    res.redirect(302, currentUser(res) ? '/chat' : '/login');
+  });
+
+  router.get('/chat', requireUser('page'), async (_req, res) => {
+    const user = currentUser(res)!;
+    const rooms = await store.roomsWithMessages(user.uid, LIMITS.pageMessages);
+    res.set('Cache-Control', 'no-store');
+    res.render('chat.njk', { user, rooms });
+  });
+
+  router.get('/chat/get_users', requireUser('json'), async (_req, res) => {
+    const me = currentUser(res)!;
+    const users: Record<string, { name: string; course: string; picture: string }> = {};
+    for (const u of await store.listUsers()) {
+      if (u.uid !== me.uid) users[u.uid] = { name: u.name, course: u.course, picture: u.picture };
+    }
+    res.set('Cache-Control', 'no-store');
+    res.json(users);
+  });
+
+  router.post('/chat/create_chat', requireUser('json'), async (req, res) => {
+    const me = currentUser(res)!;
+    if (config.createChatRole === 'mentor' && me.role !== 'mentor') {
+      res.status(403).json({ status: 'ERROR', error: 'only mentors may create chats' });
+      return;
+    }
+    const parsed = createChatBody.safeParse(req.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      res
+        .status(400)
+        .json({ status: 'ERROR', error: `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}` });
+      return;
+    }
+    const others = [...new Set(parsed.data.users)].filter((uid) => uid !== me.uid);
+    const found = await Promise.all(others.map((uid) => store.getUser(uid)));
+    const unknown = others.filter((_, i) => found[i] === null);
+    if (unknown.length > 0) {
+      res.status(400).json({ status: 'ERROR', error: `unknown user: ${unknown.slice(0, 5).join(', ')}` });
+      return;
+    }
+    const room = await store.createGroup(me, parsed.data.room_name, others);
+    announceRoom(room, [me.uid, ...others]);
+    res.json({ status: 'OK', room_id: room.room_id, room_name: room.room_name });
+  });
+
+  return router;
+}

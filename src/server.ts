@@ -1,0 +1,134 @@
+/**
+ * The composition root: Redis clients, store, sign-in, HTTP app and Socket.IO, wired once.
+ * `npm start` (main.ts) and the cluster entry (cluster.ts) both build a node with this.
+ */
+import { createServer, type Server as HttpServer } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Express } from 'express';
+import type { Redis } from 'ioredis';
+import { createAuth } from './auth/index.js';
+import { createSessionMiddleware } from './auth/session.js';
+import type { Drain } from './chat/handler.js';
+import { sessionChannel } from './chat/notify.js';
+import { createSocketServer } from './chat/socket-server.js';
+import type { ChatServerIO } from './chat/types.js';
+import type { Config } from './config.js';
+import { createApp } from './http/app.js';
+import type { CspExtra } from './http/set-up-security.js';
+import type { Logger } from './logger.js';
+import { userChannel } from './shared/events.js';
+import { createStore } from './store/index.js';
+import { createRedisClient } from './store/redis-client.js';
+import type { ChatStore } from './store/types.js';
+
+/** The project root (dist/.. or src/..): views/ and public/ live there. */
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface ChatServer {
+  app: Express;
+  httpServer: HttpServer;
+  io: ChatServerIO;
+  store: ChatStore;
+  listen(port: number): Promise<number>;
+  /** Stops accepting, finishes in-flight events, moves clients elsewhere, closes Redis. */
+  shutdown(reason: string): Promise<void>;
+}
+
+const DRAIN_TIMEOUT_MS = 10_000;
+
+export async function createChatServer(config: Config, logger: Logger): Promise<ChatServer> {
+  const redisClients: Redis[] = [];
+  let redis: Redis | null = null;
+  let adapterClients: { pub: Redis; sub: Redis } | null = null;
+  if (config.redisUrl) {
+    const opts = { commandTimeoutMs: config.storeTimeoutMs };
+    redis = createRedisClient(config.redisUrl, 'chat-store', logger, opts);
+    // The adapter's subscriber sits in subscribe mode, so it needs a connection of its own.
+    const pub = createRedisClient(config.redisUrl, 'chat-adapter-pub', logger, opts);
+    const sub = createRedisClient(config.redisUrl, 'chat-adapter-sub', logger, { commandTimeoutMs: 0 });
+    adapterClients = { pub, sub };
+    redisClients.push(redis, pub, sub);
+  }
+  const store = createStore(config, logger, redis ?? undefined);
+  logger.info(
+    { store: store.kind },
+    store.kind === 'redis'
+      ? 'store: Redis'
+      : 'store: in-process (REDIS_URL unset; one node, nothing kept across restarts)',
+  );
+
+  const auth = await createAuth({ config, store, logger });
+  let csp: CspExtra | undefined;
+  if (config.auth === 'firebase') {
+    const modulePath = './auth/firebase.js';
+    const mod = (await import(modulePath)) as { firebaseCspSources?: (c: Config) => CspExtra };
+    csp = mod.firebaseCspSources?.(config);
+  }
+  const session = createSessionMiddleware(config, redis);
+  const drain: Drain = { draining: false, inFlight: 0 };
+
+  // The app needs the sockets (to announce rooms) and the sockets need the HTTP server the app
+  // runs in: the late-bound notifier below closes that loop.
+  const late: { sockets?: ReturnType<typeof createSocketServer> } = {};
+  const app = createApp({
+    root: projectRoot,
+    config,
+    logger,
+    store,
+    auth,
+    session,
+    csp,
+    isDraining: () => drain.draining,
+    announceRoom: (room, uids) => late.sockets?.notify.roomAdded(room, uids),
+    onSignOut: ({ uid, sessionId }) => {
+      // Firebase revokes every session of the user; a dev sign-out ends this one session.
+      if (config.auth === 'firebase') late.sockets?.notify.disconnect(userChannel(uid));
+      else if (sessionId) late.sockets?.notify.disconnect(sessionChannel(sessionId));
+    },
+  });
+  const httpServer = createServer(app);
+  // Slow clients must not hold connections forever (slowloris).
+  httpServer.headersTimeout = 20_000;
+  httpServer.requestTimeout = 30_000;
+  httpServer.keepAliveTimeout = 65_000; // above common load balancers' idle timeouts
+  late.sockets = createSocketServer(httpServer, { config, logger, store, auth, session, adapterClients, drain });
+  const { io } = late.sockets;
+
+  let shuttingDown: Promise<void> | null = null;
+  return {
+    app,
+    httpServer,
+    io,
+    store,
+    listen(port) {
+      return new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, () => {
+          const addr = httpServer.address();
+          resolve(typeof addr === 'object' && addr ? addr.port : port);
+        });
+      });
+    },
+    shutdown(reason) {
+      shuttingDown ??= (async () => {
+        logger.info({ reason }, 'shutting down');
+        drain.draining = true;
+        // 1. No new connections; new events on open sockets are refused as unavailable.
+        httpServer.close();
+        // 2. Events already accepted finish and are acknowledged (their writes complete).
+        const until = Date.now() + DRAIN_TIMEOUT_MS;
+        while (drain.inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+        // 3. Closing the transports (not disconnecting the sockets) makes clients reconnect by
+        //    themselves, to another node behind the load balancer.
+        io.engine.close();
+        httpServer.closeAllConnections();
+        await new Promise<void>((resolve) => io.close(() => resolve()));
+        await store.close();
+        await Promise.allSettled(redisClients.map((c) => c.quit()));
+        logger.info({ inFlight: drain.inFlight }, 'shut down');
+      })();
+      return shuttingDown;
+    },
+  };
+}
