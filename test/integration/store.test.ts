@@ -1,0 +1,370 @@
+/**
+ * One behavioural suite for the ChatStore interface, run against the in-process store and the
+ * Redis store (real Redis, its own key prefix, keys deleted afterwards).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import type { Message, UserProfile } from '../../src/shared/types.js';
+import { compareIds, parseId } from '../../src/store/ids.js';
+import { createKeys } from '../../src/store/keys.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { RedisStore } from '../../src/store/redis-store.js';
+import type { ChatStore, StoreLimits } from '../../src/store/types.js';
+import { deleteKeys, redisSkip, testRedis, uniquePrefix } from '../helpers/redis.js';
+
+const baseLimits: StoreLimits = {
+  randomRoomSize: 10,
+  historyKeep: 1000,
+  // Generous unless a test is about the rate limit.
+  rateLimitCount: 1_000_000,
+  rateLimitWindowMs: 10_000,
+};
+
+function user(uid: string): UserProfile {
+  return { uid, name: `Name ${uid}`, course: 'CS', role: 'student', picture: `https://img.test/${uid}.png` };
+}
+
+const idLess = (a: string, b: string): boolean => compareIds(parseId(a), parseId(b)) < 0;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function post(store: ChatStore, u: UserProfile, roomId: string, msg: string): Promise<Message> {
+  const r = await store.postMessage({ room_id: roomId, uid: u.uid, name: u.name, picture: u.picture, msg });
+  assert.ok(r.ok, `post "${msg}" refused: ${r.ok ? '' : r.error}`);
+  return r.message;
+}
+
+interface Harness {
+  name: string;
+  skip: string | false;
+  setup(): Promise<void>;
+  /** A fresh, empty store. */
+  make(limits?: Partial<StoreLimits>): ChatStore;
+  teardown(): Promise<void>;
+}
+
+const memory: Harness = {
+  name: 'MemoryStore',
+  skip: false,
+  setup: async () => {},
+  make: (limits = {}) => new MemoryStore({ ...baseLimits, ...limits }),
+  teardown: async () => {},
+};
+
+function redisHarness(): Harness {
+  const runPrefix = uniquePrefix('test:store');
+  let redis: Redis | undefined;
+  let n = 0;
+  return {
+    name: 'RedisStore',
+    skip: redisSkip,
+    setup: async () => {
+      redis = testRedis('store-test');
+      await redis.ping();
+    },
+    make: (limits = {}) =>
+      new RedisStore({
+        redis: redis as Redis,
+        keys: createKeys(`${runPrefix}${n++}:`),
+        limits: { ...baseLimits, ...limits },
+      }),
+    teardown: async () => {
+      if (!redis) return;
+      await deleteKeys(redis, runPrefix);
+      assert.equal((await redis.keys(`${runPrefix}*`)).length, 0);
+      await redis.quit();
+    },
+  };
+}
+
+for (const h of [memory, redisHarness()]) {
+  describe(`ChatStore behaviour: ${h.name}`, { skip: h.skip }, () => {
+    before(() => h.setup());
+    after(() => h.teardown());
+
+    test('users: save, update, get, list', async () => {
+      const store = h.make();
+      assert.equal(await store.getUser('nobody'), null);
+      await store.saveUser(user('b'));
+      await store.saveUser(user('a'));
+      await store.saveUser({ ...user('a'), name: 'Renamed', role: 'mentor' });
+      assert.deepEqual(await store.getUser('a'), { ...user('a'), name: 'Renamed', role: 'mentor' });
+      assert.deepEqual(await store.listUsers(), [{ ...user('a'), name: 'Renamed', role: 'mentor' }, user('b')]);
+      await store.ping();
+    });
+
+    test('groups: numbered <uid>_n per creator, opening message, membership', async () => {
+      const store = h.make();
+      const alice = user('alice');
+      const g0 = await store.createGroup(alice, 'Study', ['bob', 'carol', 'bob', 'alice']);
+      const g1 = await store.createGroup(alice, 'Second', ['bob']);
+      const b0 = await store.createGroup(user('bob'), 'Bob room', []);
+      assert.deepEqual([g0.room_id, g1.room_id, b0.room_id], ['alice_0', 'alice_1', 'bob_0']);
+      assert.equal(g0.room_name, 'Study');
+      assert.equal(g0.messages.length, 1);
+      const opening = g0.messages[0] as Message;
+      assert.deepEqual(
+        { ...opening, id: 'x', time: 'x' },
+        {
+          id: 'x',
+          room_id: 'alice_0',
+          uid: '',
+          name: '',
+          picture: '',
+          msg: 'Chat started by Name alice',
+          time: 'x',
+          type: 'server',
+        },
+      );
+      assert.ok(!Number.isNaN(Date.parse(opening.time)));
+      assert.deepEqual(await store.history('alice_0', { limit: 50 }), [opening]);
+      assert.deepEqual(await store.roomMembers('alice_0'), ['alice', 'bob', 'carol']);
+      assert.equal(await store.isMember('carol', 'alice_0'), true);
+      assert.equal(await store.isMember('carol', 'alice_1'), false);
+      assert.equal(await store.isMember('carol', 'no_such_room'), false);
+      assert.deepEqual(await store.userRooms('bob'), [
+        { room_id: 'alice_0', room_name: 'Study' },
+        { room_id: 'alice_1', room_name: 'Second' },
+        { room_id: 'bob_0', room_name: 'Bob room' },
+      ]);
+      assert.deepEqual(await store.userRooms('carol'), [{ room_id: 'alice_0', room_name: 'Study' }]);
+      assert.deepEqual(await store.userRooms('nobody'), []);
+    });
+
+    test('groups: leaving, the last member deletes the room and its history; non-members change nothing', async () => {
+      const store = h.make();
+      const alice = user('alice');
+      const g = await store.createGroup(alice, 'G', ['bob']);
+      await post(store, alice, g.room_id, 'hello');
+      assert.deepEqual(await store.leaveRoom('mallory', g.room_id), { left: false, deleted: false });
+      assert.deepEqual(await store.roomMembers(g.room_id), ['alice', 'bob']);
+      assert.equal((await store.history(g.room_id, { limit: 10 })).length, 2);
+      assert.deepEqual(await store.leaveRoom('alice', g.room_id), { left: true, deleted: false });
+      assert.deepEqual(await store.leaveRoom('alice', g.room_id), { left: false, deleted: false });
+      assert.deepEqual(await store.userRooms('alice'), []);
+      assert.equal((await store.history(g.room_id, { limit: 10 })).length, 2);
+      assert.deepEqual(await store.leaveRoom('bob', g.room_id), { left: true, deleted: true });
+      assert.deepEqual(await store.roomMembers(g.room_id), []);
+      assert.deepEqual(await store.history(g.room_id, { limit: 10 }), []);
+      assert.deepEqual(await store.userRooms('bob'), []);
+      // Numbering never reuses a deleted room's n.
+      assert.equal((await store.createGroup(alice, 'Next', [])).room_id, 'alice_1');
+    });
+
+    test('random rooms: lowest number first, capacity, same room back, freed place re-used, deletion', async () => {
+      const store = h.make({ randomRoomSize: 3 });
+      const join = async (uid: string) => store.joinRandom(user(uid));
+      const first = await join('a');
+      assert.deepEqual(first.room, { room_id: 'Random_0', room_name: 'Random_0' });
+      assert.equal(first.joined, true);
+      assert.equal(first.opening?.msg, 'Chat started by Name a');
+      assert.equal(first.opening?.type, 'server');
+      assert.deepEqual(await store.history('Random_0', { limit: 10 }), [first.opening]);
+      const b = await join('b');
+      assert.deepEqual([b.room.room_id, b.joined, b.opening], ['Random_0', true, undefined]);
+      assert.equal((await join('c')).room.room_id, 'Random_0');
+      const d = await join('d');
+      assert.deepEqual([d.room.room_id, d.opening?.msg], ['Random_1', 'Chat started by Name d']);
+      assert.equal((await join('e')).room.room_id, 'Random_1');
+      assert.deepEqual(await store.roomMembers('Random_0'), ['a', 'b', 'c']);
+
+      const again = await join('a');
+      assert.deepEqual([again.room.room_id, again.joined, again.opening], ['Random_0', false, undefined]);
+      assert.deepEqual(await store.userRooms('a'), [{ room_id: 'Random_0', room_name: 'Random_0' }]);
+
+      // A freed place in the lower room is taken before the higher room's.
+      assert.deepEqual(await store.leaveRoom('b', 'Random_0'), { left: true, deleted: false });
+      assert.equal((await join('f')).room.room_id, 'Random_0');
+      assert.equal((await join('g')).room.room_id, 'Random_1');
+      assert.equal((await join('h')).room.room_id, 'Random_2');
+      assert.deepEqual(await store.roomMembers('Random_1'), ['d', 'e', 'g']);
+
+      // The last member takes the room and its history with them; its number is not reused.
+      await post(store, user('h'), 'Random_2', 'anyone?');
+      assert.deepEqual(await store.leaveRoom('h', 'Random_2'), { left: true, deleted: true });
+      assert.deepEqual(await store.history('Random_2', { limit: 10 }), []);
+      assert.deepEqual(await store.roomMembers('Random_2'), []);
+      assert.equal((await join('i')).room.room_id, 'Random_3');
+      // b left Random_0, so b is in no random room: joins the lowest with space.
+      const back = await join('b');
+      assert.deepEqual([back.room.room_id, back.joined], ['Random_3', true]);
+      // A user's random room is only "theirs" while they are in it.
+      assert.deepEqual(await store.leaveRoom('nobody', 'Random_0'), { left: false, deleted: false });
+      assert.deepEqual(await store.roomMembers('Random_0'), ['a', 'c', 'f']);
+    });
+
+    test('postMessage: stored in order with increasing ids, exact fields', async () => {
+      const store = h.make();
+      const alice = user('alice');
+      const g = await store.createGroup(alice, 'G', ['bob']);
+      const sent: Message[] = [];
+      for (let i = 0; i < 40; i++) sent.push(await post(store, alice, g.room_id, `m${i}`));
+      for (let i = 1; i < sent.length; i++) {
+        assert.ok(idLess((sent[i - 1] as Message).id, (sent[i] as Message).id), 'ids increase');
+      }
+      const m0 = sent[0] as Message;
+      assert.match(m0.id, /^\d+-\d+$/);
+      assert.deepEqual(
+        { ...m0, id: '', time: '' },
+        {
+          id: '',
+          room_id: g.room_id,
+          uid: 'alice',
+          name: 'Name alice',
+          picture: 'https://img.test/alice.png',
+          msg: 'm0',
+          time: '',
+          type: 'user',
+        },
+      );
+      assert.ok(Math.abs(Date.parse(m0.time) - Date.now()) < 60_000);
+      const r = await store.postMessage({ room_id: g.room_id, uid: 'alice', name: 'A', picture: '', msg: 'x' });
+      assert.equal(r.ok && r.published, false, 'nothing publishes without an adapter key');
+      const stored = await store.history(g.room_id, { limit: 100 });
+      assert.deepEqual(stored.slice(1, 41), sent);
+    });
+
+    test('postMessage refusals: not a member; rate limited (refused posts do not count, the window slides)', async () => {
+      const store = h.make({ rateLimitCount: 3, rateLimitWindowMs: 400 });
+      const alice = user('alice');
+      const bob = user('bob');
+      const g = await store.createGroup(alice, 'G', ['bob']);
+      const other = await store.createGroup(user('carol'), 'Other', []);
+      const attempt = (u: UserProfile, roomId = g.room_id) =>
+        store.postMessage({ room_id: roomId, uid: u.uid, name: u.name, picture: u.picture, msg: 'hi' });
+      assert.deepEqual(await attempt(alice, other.room_id), { ok: false, error: 'not a member' });
+      assert.deepEqual(await attempt(alice, 'no_such_room'), { ok: false, error: 'not a member' });
+      assert.equal((await store.history(other.room_id, { limit: 10 })).length, 1);
+
+      const outcome = async (u: UserProfile) => {
+        const r = await attempt(u);
+        return r.ok ? 'ok' : r.error;
+      };
+      const t0 = Date.now();
+      assert.equal(await outcome(alice), 'ok'); // expires at t0+400
+      await sleep(200 - (Date.now() - t0));
+      assert.equal(await outcome(alice), 'ok'); // expires at t0+600
+      assert.equal(await outcome(alice), 'ok');
+      for (let i = 0; i < 5; i++) assert.equal(await outcome(alice), 'rate limited');
+      assert.equal(await outcome(bob), 'ok', 'the limit is per user');
+      await sleep(450 - (Date.now() - t0));
+      // Only the first post has left the window: one place, though five refusals were made since.
+      assert.equal(await outcome(alice), 'ok'); // expires at t0+850
+      assert.equal(await outcome(alice), 'rate limited');
+      await sleep(650 - (Date.now() - t0));
+      assert.ok(Date.now() - t0 < 850, 'the machine was too slow for this timing test');
+      assert.equal(await outcome(alice), 'ok');
+      assert.equal(await outcome(alice), 'ok');
+      assert.equal(await outcome(alice), 'rate limited');
+      const texts = (await store.history(g.room_id, { limit: 100 })).filter((m) => m.uid === 'alice');
+      assert.equal(texts.length, 6, 'refused posts are not stored');
+    });
+
+    test('history: newest, before, after, limit, and paging both ways over 250 messages', async () => {
+      const store = h.make();
+      const alice = user('alice');
+      const g = await store.createGroup(alice, 'G', []);
+      for (let i = 0; i < 250; i++) await post(store, alice, g.room_id, `m${i}`);
+      const all: Message[] = [];
+      let cursor: string | undefined;
+      for (;;) {
+        const page = await store.history(g.room_id, { limit: 100, ...(cursor ? { before: cursor } : {}) });
+        if (page.length === 0) break;
+        all.unshift(...page);
+        cursor = (page[0] as Message).id;
+      }
+      assert.equal(all.length, 251);
+      assert.deepEqual(all[0], g.messages[0]);
+      assert.deepEqual(
+        all.map((m) => m.msg),
+        ['Chat started by Name alice', ...Array.from({ length: 250 }, (_, i) => `m${i}`)],
+      );
+      const ids = all.map((m) => m.id);
+      const slice = (from: number, to: number) => all.slice(from, to);
+
+      assert.deepEqual(await store.history(g.room_id, { limit: 50 }), slice(201, 251));
+      assert.deepEqual(await store.history(g.room_id, { limit: 1000 }), all);
+      assert.deepEqual(await store.history(g.room_id, { before: ids[100] as string, limit: 30 }), slice(70, 100));
+      assert.deepEqual(await store.history(g.room_id, { before: ids[10] as string, limit: 30 }), slice(0, 10));
+      assert.deepEqual(await store.history(g.room_id, { after: ids[100] as string, limit: 30 }), slice(101, 131));
+      assert.deepEqual(await store.history(g.room_id, { after: ids[240] as string, limit: 30 }), slice(241, 251));
+      assert.deepEqual(await store.history(g.room_id, { before: ids[0] as string, limit: 30 }), []);
+      assert.deepEqual(await store.history(g.room_id, { after: ids[250] as string, limit: 30 }), []);
+      assert.deepEqual(await store.history(g.room_id, { after: '0-0', limit: 3 }), slice(0, 3));
+      assert.deepEqual(await store.history(g.room_id, { before: '0-0', limit: 3 }), []);
+      assert.deepEqual(await store.history(g.room_id, { after: '99999999999999999999-0', limit: 3 }), []);
+      assert.deepEqual(await store.history(g.room_id, { before: '99999999999999999999-0', limit: 3 }), slice(248, 251));
+      assert.deepEqual(
+        await store.history(g.room_id, { after: ids[10] as string, before: ids[20] as string, limit: 5 }),
+        slice(15, 20),
+      );
+
+      // Forward paging from the oldest: no gap, no repeat.
+      const forward: Message[] = [];
+      let last = '0-0';
+      for (let pages = 0; pages < 10; pages++) {
+        const page = await store.history(g.room_id, { after: last, limit: 37 });
+        if (page.length === 0) break;
+        assert.ok(page.length <= 37);
+        forward.push(...page);
+        last = (page[page.length - 1] as Message).id;
+      }
+      assert.deepEqual(forward, all);
+    });
+
+    test('trimming keeps at least historyKeep (1,000 of 1,200), the newest, without gaps', async () => {
+      const store = h.make();
+      const alice = user('alice');
+      const g = await store.createGroup(alice, 'G', []);
+      for (let i = 0; i < 1200; i++) await post(store, alice, g.room_id, `m${i}`);
+      const kept: Message[] = [];
+      let cursor: string | undefined;
+      for (let pages = 0; pages < 20; pages++) {
+        const page = await store.history(g.room_id, { limit: 100, ...(cursor ? { before: cursor } : {}) });
+        if (page.length === 0) break;
+        kept.unshift(...page);
+        cursor = (page[0] as Message).id;
+      }
+      assert.ok(kept.length >= 1000, `kept ${kept.length}`);
+      assert.ok(kept.length < 1201, `trimmed nothing (${kept.length})`);
+      const firstN = 1200 - kept.length;
+      assert.deepEqual(
+        kept.map((m) => m.msg),
+        Array.from({ length: kept.length }, (_, i) => `m${firstN + i}`),
+      );
+    });
+
+    test('roomsWithMessages: every room of the user, by room id, newest perRoom oldest first', async () => {
+      const store = h.make();
+      const alice = user('alice');
+      const bob = user('bob');
+      const g1 = await store.createGroup(bob, 'Bob group', ['alice']);
+      const g0 = await store.createGroup(alice, 'Alice group', []);
+      const random = await store.joinRandom(alice);
+      await store.createGroup(bob, 'Not alice', []);
+      for (let i = 0; i < 5; i++) await post(store, alice, g0.room_id, `a${i}`);
+      await post(store, bob, g1.room_id, 'b0');
+      const server = await store.postServerMessage(g1.room_id, 'Name bob renamed the room');
+      assert.equal(server.type, 'server');
+      const rooms = await store.roomsWithMessages('alice', 3);
+      assert.deepEqual(
+        rooms.map((r) => [r.room_id, r.room_name, r.messages.map((m) => m.msg)]),
+        [
+          ['Random_0', 'Random_0', ['Chat started by Name alice']],
+          ['alice_0', 'Alice group', ['a2', 'a3', 'a4']],
+          ['bob_0', 'Bob group', ['Chat started by Name bob', 'b0', 'Name bob renamed the room']],
+        ],
+      );
+      assert.deepEqual(rooms[0]?.messages, [random.opening]);
+      assert.deepEqual(rooms[1]?.messages, await store.history(g0.room_id, { limit: 3 }));
+      assert.deepEqual(rooms[2]?.messages.at(-1), server);
+      assert.deepEqual(
+        await store.userRooms('alice'),
+        rooms.map(({ room_id, room_name }) => ({ room_id, room_name })),
+      );
+      assert.deepEqual(await store.roomsWithMessages('nobody', 3), []);
+      await assert.rejects(store.postServerMessage('no_such_room', 'x'), /no such room/);
+      assert.deepEqual(await store.roomMembers('no_such_room'), []);
+    });
+  });
+}
