@@ -1,0 +1,189 @@
+// Starting and stopping what the bench measures: the chat server from the build, the bare relay,
+// and (when no Redis is given) a private redis-server, so that nobody else's traffic shows up in
+// its CPU or its INFO commandstats.
+import { spawn } from 'node:child_process';
+import { createConnection, createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const children = new Set();
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Spawns `cmd args` and waits until it is ready: a JSON log line with "msg":"listening" (its
+ * "port" wins), or /healthz answering 200 on `port` (a quiet LOG_LEVEL prints no such line).
+ */
+async function spawnUntilListening(name, cmd, args, env, port, timeoutMs = 30_000) {
+  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const tail = [];
+  let listenPort = null;
+  let exited = null;
+  const keep = (chunk) => {
+    for (const line of chunk.toString().split('\n')) {
+      if (!line.trim()) continue;
+      tail.push(line);
+      if (tail.length > 40) tail.shift();
+      if (listenPort === null && line.includes('"msg":"listening"')) {
+        const m = /"port":(\d+)/.exec(line);
+        listenPort = m ? Number(m[1]) : port;
+      }
+    }
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  child.on('exit', (code, signal) => {
+    exited = { code, signal };
+    children.delete(child);
+  });
+  const t0 = Date.now();
+  while (listenPort === null) {
+    if (exited) throw new Error(`${name} exited (${JSON.stringify(exited)}) before listening:\n${tail.join('\n')}`);
+    if (Date.now() - t0 > timeoutMs) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not listen within ${timeoutMs} ms:\n${tail.join('\n')}`);
+    }
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      await res.arrayBuffer();
+      if (res.status === 200) listenPort = port;
+    } catch {
+      // not up yet
+    }
+    if (listenPort === null) await sleep(100);
+  }
+  return {
+    name,
+    pid: child.pid,
+    port: listenPort,
+    url: `http://127.0.0.1:${listenPort}`,
+    tail,
+    async stop() {
+      if (exited) return;
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await done;
+      clearTimeout(killer);
+    },
+  };
+}
+
+/** The chat server from the build (dist/main.js), in Redis mode. */
+export async function startChat({ name = 'server', redisUrl, prefix, env = {} }) {
+  const port = await freePort();
+  return spawnUntilListening(
+    name,
+    process.execPath,
+    [path.join(root, 'dist', 'main.js')],
+    { PORT: String(port), REDIS_URL: redisUrl, REDIS_PREFIX: prefix, ...env },
+    port,
+  );
+}
+
+export async function startBare() {
+  const port = await freePort();
+  return spawnUntilListening(
+    'bare',
+    process.execPath,
+    [path.join(root, 'bench', 'bare-relay.mjs')],
+    { PORT: String(port) },
+    port,
+  );
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function hasRedisServer() {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * BENCH_REDIS_URL when given; else a private redis-server on a free port (no persistence) when
+ * the binary is there; else the usual redis://127.0.0.1:6379.
+ */
+export async function startRedis() {
+  if (process.env.BENCH_REDIS_URL || !hasRedisServer()) {
+    const url = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    await client.connect();
+    const info = await client.info('server');
+    const pid = Number(/process_id:(\d+)/.exec(info)?.[1]) || null;
+    return { url, pid, private: false, client, async stop() {} };
+  }
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxclients', '20000'],
+    { stdio: 'ignore' },
+  );
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; !(await canConnect(port)); i++) {
+    if (i > 100 || child.exitCode !== null) throw new Error(`redis-server did not start on port ${port}`);
+    await sleep(50);
+  }
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  client.on('error', () => {}); // reported by the failing command instead
+  await client.connect();
+  await client.ping();
+  return {
+    url,
+    pid: child.pid,
+    private: true,
+    client,
+    async stop() {
+      await client.quit().catch(() => {});
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await done;
+    },
+  };
+}
+
+/** Deletes every key under `prefix` (SCAN, fine in a bench, never on a request path). */
+export async function deleteKeys(client, prefix) {
+  let cursor = '0';
+  let n = 0;
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) n += await client.unlink(...keys);
+  } while (cursor !== '0');
+  return n;
+}
+
+/** Kills whatever this process started and is still running (on Ctrl-C or a crash). */
+export function killAll() {
+  for (const child of children) child.kill('SIGKILL');
+}

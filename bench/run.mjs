@@ -1,0 +1,473 @@
+// `npm run bench`: the chat's throughput, latency, memory and page cost on loopback, against a
+// bare Socket.IO relay as the ceiling. See bench/README.md for what each figure means.
+// BENCH_QUICK=1: a ~2 minute smoke run (shorter steps, fewer scenarios sizes).
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openFilesLimit, sampleProcesses, rssBytes } from './lib/proc.mjs';
+import { deleteKeys, killAll, root, startBare, startChat, startRedis } from './lib/servers.mjs';
+import { startRedisProxy } from './lib/redis-proxy.mjs';
+import { measurePage } from './lib/page.mjs';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const NODE_ENV = process.env.BENCH_NODE_ENV || 'production';
+const SECURE = NODE_ENV === 'production';
+// Scenario 1 and 3 send up to hundreds of messages per second per client; the contract's default
+// (20 per 10 s per user) would refuse nearly all of them. The limiter still runs on every `text`
+// (its cost is part of the figures); it just never refuses at these rates.
+const RAISED_LIMIT = { RATE_LIMIT_COUNT: '1000000', RATE_LIMIT_WINDOW_MS: '1000' };
+const CFG = QUICK
+  ? {
+      stepMs: 2000,
+      drainMs: 1500,
+      rates: [1000, 3000, 5000, 8000],
+      perClient: [1000],
+      perClientMs: 4000,
+      idle: [1000],
+      pageRooms: [5, 50],
+      pageRequests: 7,
+    }
+  : {
+      stepMs: 5000,
+      drainMs: 2000,
+      rates: [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12500, 15000],
+      perClient: [1000, 4000],
+      perClientMs: 10000,
+      idle: [1000, 5000],
+      pageRooms: [5, 50],
+      pageRequests: 21,
+    };
+const P99_LIMIT_MS = 250;
+const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
+const prefixRoot = `bench:${runId}:`;
+const sessionSecret = randomBytes(32).toString('hex');
+const logLevel = process.env.BENCH_LOG_LEVEL || 'warn';
+const t0 = Date.now();
+const log = (...a) => console.log(`[bench +${Math.round((Date.now() - t0) / 1000)}s]`, ...a);
+
+function startLoadgen() {
+  const child = fork(path.join(root, 'bench', 'loadgen.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const pending = new Map();
+  let seq = 0;
+  let readyResolve;
+  const ready = new Promise((r) => (readyResolve = r));
+  child.on('message', (m) => {
+    if (m.ready) return readyResolve();
+    const p = pending.get(m.seq);
+    pending.delete(m.seq);
+    if (m.ok) p.resolve(m.result);
+    else p.reject(new Error(`loadgen: ${m.error}`));
+  });
+  child.on('exit', (code) => {
+    for (const p of pending.values()) p.reject(new Error(`loadgen exited with ${code}`));
+  });
+  const call = (type, args = {}) =>
+    new Promise((resolve, reject) => {
+      const id = ++seq;
+      pending.set(id, { resolve, reject });
+      child.send({ ...args, type, seq: id });
+    });
+  return ready.then(() => ({
+    pid: child.pid,
+    call,
+    async close() {
+      if (child.exitCode !== null) return;
+      const done = new Promise((r) => child.once('exit', r));
+      await call('close').catch(() => {});
+      const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await done;
+      clearTimeout(killer);
+    },
+  }));
+}
+
+const chatEnv = (extra = {}) => ({
+  NODE_ENV,
+  SESSION_SECRET: sessionSecret,
+  LOG_LEVEL: logLevel,
+  ...extra,
+});
+
+/** Which process bound a step: the generator, the server, Redis or simply the two shared cores. */
+function limitOf(row) {
+  if (row.sent < row.rate * (row.durationMs / 1000) * 0.95 || row.offeredPerSec < row.rate * 0.95)
+    return 'generator (could not offer the rate)';
+  if (row.genCpuPct >= 90) return `generator CPU ${row.genCpuPct}%`;
+  const srv = Math.max(...row.servers.map((s) => s.cpuPct ?? 0));
+  if (srv >= 90) return `server CPU ${srv}%`;
+  if ((row.redis?.cpuPct ?? 0) >= 90) return `redis CPU ${row.redis.cpuPct}%`;
+  if ((row.otherCpuPct ?? 0) >= 25) return `contention: other processes took ${row.otherCpuPct}% CPU`;
+  const total = row.servers.reduce((a, s) => a + (s.cpuPct ?? 0), 0) + (row.redis?.cpuPct ?? 0) + row.genCpuPct;
+  return `shared cores (${Math.round(total)}% of ${os.cpus().length * 100}% in use)`;
+}
+
+function judge(row, prev) {
+  const why = [];
+  if (row.missing > 0 || row.unacked > 0 || row.refused > 0)
+    why.push(`loss (missing ${row.missing}, unacked ${row.unacked}, refused ${row.refused})`);
+  if (row.duplicates > 0 || row.wrongRoom > 0) why.push(`duplicates ${row.duplicates}, wrong room ${row.wrongRoom}`);
+  if ((row.latencyMs.p99 ?? Infinity) > P99_LIMIT_MS) why.push(`p99 ${row.latencyMs.p99} ms > ${P99_LIMIT_MS}`);
+  if (prev && row.deliveredPerSec < prev.deliveredPerSec * 1.02) why.push('delivered rate no longer growing');
+  if (row.offeredPerSec < row.rate * 0.95) why.push(`generator offered only ${row.offeredPerSec}/s`);
+  return why;
+}
+
+/** One measured step with server/Redis sampling around it. */
+async function measuredStep(lg, servers, redis, id, rate, durationMs, drainMs) {
+  const sampler = sampleProcesses([...servers.map((s) => s.pid), ...(redis.pid ? [redis.pid] : [])]);
+  const r = await lg.call('step', { id, rate, durationMs, drainMs });
+  const procs = sampler.stop();
+  const row = { ...r, servers: procs.slice(0, servers.length), redis: redis.pid ? procs.at(-1) : null };
+  // What the rest of the machine (other users, the orchestrator) took from the same two cores.
+  const ours = procs.reduce((a, p) => a + (p.cpuPct ?? 0), 0) + r.genCpuPct;
+  row.machineCpuPct = procs.machineCpuPct;
+  row.otherCpuPct =
+    procs.machineCpuPct === null ? null : Math.max(0, Math.round((procs.machineCpuPct - ours) * 10) / 10);
+  row.loadAvg1 = Math.round(os.loadavg()[0] * 100) / 100;
+  row.limit = limitOf(row);
+  return row;
+}
+
+/** Steps the offered rate up until it saturates; the last clean step is the sustainable rate. */
+async function stepUp(label, lg, servers, redis, rates) {
+  await lg.call('step', { id: 0, rate: Math.min(rates[0], 1000), durationMs: 1000, drainMs: 1000 }); // warm-up
+  const steps = [];
+  let prev = null;
+  let id = 1;
+  for (const rate of rates) {
+    const row = await measuredStep(lg, servers, redis, id++, rate, CFG.stepMs, CFG.drainMs);
+    row.saturated = judge(row, prev);
+    steps.push(row);
+    log(
+      `${label} ${rate}/s → delivered ${row.deliveredPerSec}/s p99 ${row.latencyMs.p99} ms ${row.saturated.join('; ') || 'ok'}`,
+    );
+    if (row.saturated.length) break;
+    prev = row;
+  }
+  const clean = steps.filter((s) => s.saturated.length === 0);
+  const best = clean.at(-1) ?? null;
+  const under50 = clean.filter((s) => s.latencyMs.p99 < 50).at(-1) ?? null;
+  const last = steps.at(-1);
+  return {
+    steps,
+    maxSustainable: best ? best.offeredPerSec : 0,
+    maxWithP99Under50: under50 ? under50.offeredPerSec : 0,
+    saturatedBy: last.saturated.length ? last.saturated : ['not saturated at the highest step'],
+    limit: last.limit,
+  };
+}
+
+async function withServers(make, fn) {
+  const servers = [];
+  try {
+    for (const m of make) servers.push(await m());
+    return await fn(servers);
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+}
+
+async function withLoadgen(fn) {
+  const lg = await startLoadgen();
+  try {
+    return await fn(lg);
+  } finally {
+    await lg.close();
+  }
+}
+
+const connectArgs = (servers, count, login, tag) => ({
+  urls: servers.map((s) => s.url),
+  count,
+  loginNames: login,
+  secure: SECURE,
+  join: true,
+  namePrefix: `${tag}-`,
+});
+
+async function scenarioThroughput(redis) {
+  const out = {};
+  for (const target of ['chat', 'bare']) {
+    log(`throughput: 100 clients, ${target}`);
+    const make =
+      target === 'chat'
+        ? [() => startChat({ redisUrl: redis.url, prefix: `${prefixRoot}t100:`, env: chatEnv(RAISED_LIMIT) })]
+        : [startBare];
+    out[target] = await withServers(make, (servers) =>
+      withLoadgen(async (lg) => {
+        const connect = await lg.call('connect', connectArgs(servers, 100, target === 'chat', 't100'));
+        if (connect.connected < 100)
+          throw new Error(`only ${connect.connected} of 100 connected: ${JSON.stringify(connect.errors)}`);
+        return { connect, ...(await stepUp(`[${target} 100]`, lg, servers, redis, CFG.rates)) };
+      }),
+    ).catch((err) => ({ error: String(err.message ?? err) }));
+  }
+  if (out.chat?.maxSustainable && out.bare?.maxSustainable)
+    out.ratio = Math.round((out.chat.maxSustainable / out.bare.maxSustainable) * 100) / 100;
+  return out;
+}
+
+async function scenarioPerClient(redis) {
+  const out = [];
+  for (const target of ['chat', 'bare']) {
+    const make =
+      target === 'chat'
+        ? [() => startChat({ redisUrl: redis.url, prefix: `${prefixRoot}pc:`, env: chatEnv() })]
+        : [startBare];
+    await withServers(make, (servers) =>
+      withLoadgen(async (lg) => {
+        let have = 0;
+        for (const n of CFG.perClient) {
+          log(`1 msg/s per client: ${n} clients, ${target}`);
+          try {
+            const connect = await lg.call('connect', connectArgs(servers, n - have, target === 'chat', 'pc'));
+            have = n;
+            await lg.call('step', { id: 0, rate: n, durationMs: 1000, drainMs: 1000 }); // warm-up
+            const row = await measuredStep(lg, servers, redis, n, n, CFG.perClientMs, CFG.drainMs);
+            row.saturated = judge(row, null);
+            log(`  delivered ${row.deliveredPerSec}/s p99 ${row.latencyMs.p99} ms ${row.saturated.join('; ') || 'ok'}`);
+            out.push({ target, clients: n, connect, step: row });
+          } catch (err) {
+            out.push({ target, clients: n, error: String(err.message ?? err) });
+            break;
+          }
+        }
+      }),
+    ).catch((err) => out.push({ target, error: String(err.message ?? err) }));
+  }
+  return out;
+}
+
+async function scenarioScaleOut(redis) {
+  log('scale-out: 2 chat processes on one Redis, 100 clients split');
+  const prefix = `${prefixRoot}scale:`;
+  const make = [1, 2].map(
+    (i) => () => startChat({ name: `server${i}`, redisUrl: redis.url, prefix, env: chatEnv(RAISED_LIMIT) }),
+  );
+  return withServers(make, (servers) =>
+    withLoadgen(async (lg) => {
+      const connect = await lg.call('connect', connectArgs(servers, 100, true, 'scale'));
+      if (connect.connected < 100)
+        throw new Error(`only ${connect.connected} of 100 connected: ${JSON.stringify(connect.errors)}`);
+      return { processes: 2, connect, ...(await stepUp('[chat x2 100]', lg, servers, redis, CFG.rates)) };
+    }),
+  ).catch((err) => ({ error: String(err.message ?? err) }));
+}
+
+async function scenarioIdle(redis, fdLimit) {
+  const out = { points: [] };
+  await withServers(
+    [() => startChat({ redisUrl: redis.url, prefix: `${prefixRoot}idle:`, env: chatEnv() })],
+    (servers) =>
+      withLoadgen(async (lg) => {
+        const [server] = servers;
+        const settle = () => new Promise((r) => setTimeout(r, 3000));
+        // One client first, so lazily loaded code and first-request caches are in the baseline.
+        await lg.call('connect', connectArgs(servers, 1, true, 'idle'));
+        await settle();
+        const base = rssBytes(server.pid);
+        out.baselineMB = Math.round(base / 1e5) / 10;
+        let have = 1;
+        for (const n0 of CFG.idle) {
+          // Server and generator each hold one descriptor per socket; keep clear of `ulimit -n`.
+          const n = Math.min(n0, fdLimit - 500);
+          log(`idle: ${n} signed-in sockets`);
+          const connect = await lg.call('connect', connectArgs(servers, n - have, true, 'idle'));
+          have = n;
+          await settle();
+          const rss = rssBytes(server.pid);
+          out.points.push({
+            sockets: connect.connected,
+            requested: n0,
+            rssMB: Math.round(rss / 1e5) / 10,
+            perClientKB: Math.round((rss - base) / (connect.connected - 1) / 102.4) / 10,
+            connectMs: connect.ms,
+            loginMsAvg: connect.loginMsAvg,
+            errors: connect.errors,
+          });
+          log(`  RSS ${out.points.at(-1).rssMB} MB, ${out.points.at(-1).perClientKB} KB per socket`);
+        }
+      }),
+  ).catch((err) => (out.error = String(err.message ?? err)));
+  return out;
+}
+
+async function scenarioPage(redis) {
+  log('page: GET /chat for a user in 5 and in 50 rooms of 50 messages');
+  const proxy = await startRedisProxy(redis.url);
+  const out = { points: [] };
+  try {
+    await withServers(
+      [() => startChat({ redisUrl: proxy.url, prefix: `${prefixRoot}page:`, env: chatEnv(RAISED_LIMIT) })],
+      async (servers) => {
+        for (const rooms of CFG.pageRooms) {
+          const p = await measurePage({
+            url: servers[0].url,
+            secure: SECURE,
+            proxy,
+            redis: redis.client,
+            tag: 'page',
+            rooms,
+            perRoom: 50,
+            requests: CFG.pageRequests,
+          });
+          log(
+            `  ${rooms} rooms: median ${p.medianMs} ms, ${p.redisCommandsPerRequest} commands, ${p.redisRoundTripsPerRequest} round trips`,
+          );
+          out.points.push(p);
+        }
+      },
+    );
+    const [a, b] = [out.points[0], out.points.at(-1)];
+    if (a && b && a !== b) out.commandsGrowth = `${a.redisCommandsPerRequest} → ${b.redisCommandsPerRequest}`;
+  } catch (err) {
+    out.error = String(err.message ?? err);
+  } finally {
+    await proxy.stop();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const pad = (v, n) => String(v ?? '-').padStart(n);
+function stepLine(label, r) {
+  const lat = r.latencyMs;
+  const srvCpu = r.servers.map((s) => s.cpuPct).join('+');
+  const srvRss = r.servers.map((s) => s.peakRssMB).join('+');
+  return [
+    label.padEnd(14),
+    pad(r.rate, 6),
+    pad(r.offeredPerSec, 7),
+    pad(r.ackedPerSec, 7),
+    pad(r.deliveredPerSec, 8),
+    pad(`${r.delivered}/${r.expected}`, 15),
+    pad(`${r.missing}/${r.duplicates}`, 7),
+    pad(lat.p50, 7),
+    pad(lat.p95, 7),
+    pad(lat.p99, 7),
+    pad(lat.max, 7),
+    pad(srvCpu, 9),
+    pad(srvRss, 11),
+    pad(r.redis?.cpuPct, 5),
+    pad(r.genCpuPct, 5),
+    pad(r.otherCpuPct, 5),
+    '  ',
+    r.saturated?.length ? `SAT: ${r.saturated.join('; ')}` : 'ok',
+  ].join(' ');
+}
+
+function printTables(res) {
+  const head = [
+    'run'.padEnd(14),
+    pad('rate', 6),
+    pad('offer/s', 7),
+    pad('ack/s', 7),
+    pad('deliv/s', 8),
+    pad('recv/expected', 15),
+    pad('miss/dup', 7),
+    pad('p50ms', 7),
+    pad('p95ms', 7),
+    pad('p99ms', 7),
+    pad('maxms', 7),
+    pad('srvCPU%', 9),
+    pad('srvRSS MB', 11),
+    pad('redis', 5),
+    pad('gen%', 5),
+    pad('other', 5),
+  ].join(' ');
+  console.log(`\n${head}`);
+  for (const target of ['chat', 'bare']) {
+    const t = res.throughput[target];
+    if (t?.error) console.log(`${target} 100: ERROR ${t.error.split('\n')[0]}`);
+    for (const s of t?.steps ?? []) console.log(stepLine(`${target} 100`, s));
+  }
+  for (const s of res.scaleOut?.steps ?? []) console.log(stepLine('chat x2 100', s));
+  if (res.scaleOut?.error) console.log(`chat x2: ERROR ${res.scaleOut.error.split('\n')[0]}`);
+  for (const p of res.perClient) {
+    if (p.step) console.log(stepLine(`${p.target} ${p.clients}`, p.step));
+    else console.log(`${p.target} ${p.clients ?? ''}: ERROR ${p.error.split('\n')[0]}`);
+  }
+  const t = res.throughput;
+  console.log('\nSummary');
+  for (const [name, v] of [
+    ['chat, 100 clients', t.chat],
+    ['bare relay, 100 clients', t.bare],
+    ['chat x2 processes, 100 clients', res.scaleOut],
+  ]) {
+    if (!v || v.error) continue;
+    console.log(
+      `  ${name}: max sustainable ${v.maxSustainable} msg/s (p99 < 50 ms up to ${v.maxWithP99Under50} msg/s); ` +
+        `saturated by ${v.saturatedBy.join('; ')}; limit: ${v.limit}`,
+    );
+  }
+  if (t.ratio !== undefined) console.log(`  chat / bare: ${t.ratio}`);
+  for (const p of res.idle.points ?? [])
+    console.log(`  idle: ${p.sockets} signed-in sockets → server RSS ${p.rssMB} MB, ${p.perClientKB} KB per socket`);
+  if (res.idle.error) console.log(`  idle: ERROR ${res.idle.error.split('\n')[0]}`);
+  for (const p of res.page.points ?? [])
+    console.log(
+      `  page: ${p.rooms} rooms × ${p.messagesPerRoom} msgs → median ${p.medianMs} ms, ${p.pageKB} KB, ` +
+        `${p.redisCommandsPerRequest} Redis commands / ${p.redisRoundTripsPerRequest} round trips per request ` +
+        `(commandstats ${p.commandstatsPerRequest}), shown ${p.check.roomsShown}/${p.rooms} rooms`,
+    );
+  if (res.page.error) console.log(`  page: ERROR ${res.page.error.split('\n')[0]}`);
+}
+
+async function main() {
+  const fdLimit = openFilesLimit();
+  const redis = await startRedis();
+  const redisVersion = /redis_version:(\S+)/.exec(await redis.client.info('server'))?.[1];
+  const res = {
+    runId,
+    date: new Date().toISOString(),
+    quick: QUICK,
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      node: process.version,
+      memGB: Math.round(os.totalmem() / 1e9),
+    },
+    openFilesLimit: fdLimit,
+    loadAvgAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    redis: { url: redis.url, private: redis.private, version: redisVersion },
+    chatEnv: { NODE_ENV, LOG_LEVEL: logLevel, raisedRateLimit: RAISED_LIMIT },
+    config: { ...CFG, p99LimitMs: P99_LIMIT_MS },
+  };
+  log(
+    `run ${runId}; ulimit -n ${fdLimit}; redis ${redis.url} (${redis.private ? 'private' : 'shared'}) ${redisVersion}`,
+  );
+  const haveBuild = existsSync(path.join(root, 'dist', 'main.js'));
+  if (!haveBuild) log('dist/main.js is missing: only the bare relay can be measured');
+  try {
+    res.throughput = await scenarioThroughput(redis);
+    res.perClient = await scenarioPerClient(redis);
+    res.scaleOut = await scenarioScaleOut(redis);
+    res.idle = await scenarioIdle(redis, fdLimit ?? 1024);
+    res.page = await scenarioPage(redis);
+  } finally {
+    const deleted = await deleteKeys(redis.client, prefixRoot).catch(() => 0);
+    log(`deleted ${deleted} keys under ${prefixRoot}`);
+    await redis.stop();
+    if (!redis.private) await redis.client.quit();
+  }
+  res.elapsedSec = Math.round((Date.now() - t0) / 1000);
+  printTables(res);
+  const dir = path.join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${runId}.json`);
+  writeFileSync(file, `${JSON.stringify(res, null, 2)}\n`);
+  console.log(`\nwrote ${path.relative(root, file)} in ${res.elapsedSec} s`);
+}
+
+process.on('SIGINT', () => {
+  killAll();
+  process.exit(130);
+});
+main().catch((err) => {
+  console.error(err);
+  killAll();
+  process.exit(1);
+});
