@@ -1,0 +1,107 @@
+/**
+ * The "New chat" dialog: lists the people (GET /chat/get_users) through the user_entry macro,
+ * filters them as you type, and creates the group (POST /chat/create_chat, same origin).
+ */
+import type { RoomRef } from '../shared/types.js';
+import { render, type DirectoryEntry } from './templates.js';
+
+interface BootstrapModal {
+  show(): void;
+  hide(): void;
+}
+
+declare global {
+  interface Window {
+    bootstrap?: { Modal: { getOrCreateInstance(el: Element): BootstrapModal } };
+  }
+}
+
+type CreateResponse = { status: 'OK'; room_id: string; room_name: string } | { status: 'ERROR'; error: string };
+
+export function setupNewChat(onCreated: (room: RoomRef) => void): void {
+  const modal = document.getElementById('new-chat-modal');
+  const form = document.getElementById('new-chat-form') as HTMLFormElement | null;
+  if (!modal || !form) return;
+  const q = <T extends HTMLElement>(testid: string): T => modal.querySelector<T>(`[data-testid="${testid}"]`)!;
+  const list = q<HTMLUListElement>('new-chat-users');
+  const search = q<HTMLInputElement>('new-chat-search');
+  const nameInput = q<HTMLInputElement>('new-chat-name');
+  const status = q<HTMLElement>('new-chat-status');
+  const error = q<HTMLElement>('new-chat-error');
+  const create = q<HTMLButtonElement>('new-chat-create');
+
+  const showError = (text: string): void => {
+    error.textContent = text;
+    error.hidden = text === '';
+  };
+
+  const filter = (): void => {
+    const needle = search.value.trim().toLowerCase();
+    let shown = 0;
+    for (const li of list.querySelectorAll<HTMLElement>('[data-testid="user-entry"]')) {
+      li.hidden = needle !== '' && !(li.dataset.search ?? '').includes(needle);
+      if (!li.hidden) shown++;
+    }
+    status.textContent = shown === 0 ? 'Nobody found.' : `${shown} ${shown === 1 ? 'person' : 'people'}`;
+  };
+
+  const load = async (): Promise<void> => {
+    showError('');
+    status.textContent = 'Loading people…';
+    list.replaceChildren();
+    try {
+      const res = await fetch('/chat/get_users', {
+        headers: { Accept: 'application/json' },
+        credentials: 'same-origin',
+      });
+      if (!res.ok) throw new Error(`could not load people (HTTP ${res.status})`);
+      const users = (await res.json()) as Record<string, DirectoryEntry>;
+      const entries = Object.entries(users).sort(([, a], [, b]) => a.name.localeCompare(b.name));
+      list.replaceChildren(...entries.map(([uid, u]) => render.userEntry(uid, u)));
+      filter();
+    } catch (err) {
+      status.textContent = '';
+      showError(err instanceof Error ? err.message : String(err));
+    }
+  };
+
+  modal.addEventListener('show.bs.modal', () => void load());
+  modal.addEventListener('shown.bs.modal', () => nameInput.focus());
+  search.addEventListener('input', filter);
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const roomName = nameInput.value.trim();
+    if (!roomName) {
+      showError('Give the chat a name.');
+      nameInput.focus();
+      return;
+    }
+    const users = [...list.querySelectorAll<HTMLInputElement>('input[name="users"]:checked')].map((c) => c.value);
+    create.disabled = true;
+    showError('');
+    void (async () => {
+      try {
+        const res = await fetch('/chat/create_chat', {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+          body: JSON.stringify({ room_name: roomName, users }),
+        });
+        const body = (await res.json().catch(() => null)) as CreateResponse | null;
+        if (!res.ok || !body || body.status !== 'OK') {
+          throw new Error(
+            body && body.status === 'ERROR' ? body.error : `could not create the chat (HTTP ${res.status})`,
+          );
+        }
+        window.bootstrap?.Modal.getOrCreateInstance(modal).hide();
+        form.reset();
+        onCreated({ room_id: body.room_id, room_name: body.room_name });
+      } catch (err) {
+        showError(err instanceof Error ? err.message : String(err));
+      } finally {
+        create.disabled = false;
+      }
+    })();
+  });
+}

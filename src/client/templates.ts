@@ -1,0 +1,80 @@
+/**
+ * The page's macros (views/macros/chat.njk), precompiled at build time, rendered in the browser.
+ * Every element the client adds comes from here, so the markup exists once and all user text is
+ * autoescaped exactly as on the server.
+ */
+import nunjucks from 'nunjucks/browser/nunjucks-slim.js';
+// Side effect: registers the precompiled macros on window.nunjucksPrecompiled.
+import '../../public/build/templates.js';
+import type { Message, RoomWithMessages, UserProfile } from '../shared/types.js';
+
+declare global {
+  interface Window {
+    nunjucksPrecompiled?: Record<string, unknown>;
+  }
+}
+
+export interface Me {
+  uid: string;
+  name: string;
+  picture: string;
+}
+
+export interface DirectoryEntry {
+  name: string;
+  course: string;
+  picture: string;
+}
+
+/** A live join/exit notice: shaped like a server message without an id. */
+export interface Notice {
+  msg: string;
+  time: string;
+}
+
+type Macro = (...args: unknown[]) => { toString(): string };
+
+const MACRO_FILE = 'macros/chat.njk';
+let macros: Record<string, Macro> | null = null;
+
+function load(): Record<string, Macro> {
+  if (macros) return macros;
+  const env = new nunjucks.Environment(new nunjucks.PrecompiledLoader(window.nunjucksPrecompiled ?? {}), {
+    autoescape: true,
+  });
+  let result: Record<string, Macro> | null = null;
+  // Precompiled templates without async filters run synchronously.
+  env.getTemplate(MACRO_FILE, true).getExported((err, exported) => {
+    if (err) throw err;
+    result = exported as Record<string, Macro>;
+  });
+  if (!result) throw new Error(`${MACRO_FILE} did not load`);
+  macros = result;
+  return result;
+}
+
+function call(name: string, ...args: unknown[]): string {
+  const macro = load()[name];
+  if (typeof macro !== 'function') throw new Error(`no macro ${name} in ${MACRO_FILE}`);
+  return String(macro(...args));
+}
+
+/** Parses one autoescaped macro result into its element (a <template> keeps it inert). */
+function toElement(html: string): HTMLElement {
+  const t = document.createElement('template');
+  t.innerHTML = html.trim();
+  const el = t.content.firstElementChild;
+  if (!(el instanceof HTMLElement)) throw new Error('macro produced no element');
+  return el;
+}
+
+export const render = {
+  message: (m: Message, me: Me): HTMLElement => toElement(call('message', m, me)),
+  pending: (text: string, time: string): HTMLElement =>
+    toElement(call('int_user', { id: '', msg: text, time }, 'sending')),
+  notice: (n: Notice, after: string): HTMLElement => toElement(call('server_msg', n, after)),
+  conv: (room: RoomWithMessages, active: boolean): HTMLElement => toElement(call('conv', room, active)),
+  pane: (room: RoomWithMessages, me: Me | UserProfile, active: boolean): HTMLElement =>
+    toElement(call('tab_cont', room, me, active)),
+  userEntry: (uid: string, u: DirectoryEntry): HTMLElement => toElement(call('user_entry', uid, u)),
+};
