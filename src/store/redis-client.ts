@@ -25,7 +25,8 @@ export function createRedisClient(url: string, role: string, logger: Logger, opt
     },
     // Queued commands fail after one failed reconnection rather than waiting for the outage to end.
     maxRetriesPerRequest: 1,
-    commandTimeout: opts.commandTimeoutMs,
+    // 0: no timeout (the adapter's subscriber, whose (p)subscribe must not be timed out).
+    ...(opts.commandTimeoutMs > 0 ? { commandTimeout: opts.commandTimeoutMs } : {}),
     enableAutoPipelining: true,
   });
   // Without a listener, an 'error' event would crash the process.

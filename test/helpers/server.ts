@@ -1,0 +1,129 @@
+/**
+ * Starts real chat nodes (`node dist/main.js` from the build) on port 0 for tests, reading the
+ * port from the "listening" log line. Redis-mode nodes given the same `prefix` are one chat.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const testRedisUrl = process.env.TEST_REDIS_URL ?? '';
+export const redisSkip = testRedisUrl ? false : 'no Redis (TEST_REDIS_URL unset)';
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** Redis mode on TEST_REDIS_URL. */
+  redis?: boolean;
+  /** Key prefix shared by nodes of one chat; a fresh one when omitted. */
+  prefix?: string;
+  /** Fixed port (e.g. to restart on the same address); 0 by default. */
+  port?: number;
+}
+
+export interface TestServer {
+  url: string;
+  port: number;
+  prefix: string;
+  readonly pid: number;
+  proc: ChildProcess;
+  /** Everything the process printed, for assertions and failure messages. */
+  output(): string;
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Stops it and starts it again on the same port and prefix. */
+  restart(): Promise<void>;
+}
+
+export const newPrefix = (): string => `test:${randomBytes(4).toString('hex')}:`;
+
+function spawnNode(env: Record<string, string>): Promise<{ proc: ChildProcess; port: number; out: string[] }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [path.join(root, 'dist', 'main.js')], {
+      cwd: root,
+      env: { ...process.env, LOG_LEVEL: 'info', NODE_ENV: 'test', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: string[] = [];
+    let buffered = '';
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`server did not start in 20 s:\n${out.join('')}`));
+    }, 20_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      const s = d.toString();
+      out.push(s);
+      buffered += s;
+      const m = /"port":(\d+)[^\n]*"msg":"listening"|"msg":"listening"[^\n]*"port":(\d+)/.exec(buffered);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, port: Number(m[1] ?? m[2]), out });
+      }
+    });
+    proc.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before listening:\n${out.join('')}`));
+    });
+  });
+}
+
+function waitExit(proc: ChildProcess): Promise<number | null> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(proc.exitCode);
+  return new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
+  const prefix = opts.prefix ?? newPrefix();
+  const env: Record<string, string> = { PORT: String(opts.port ?? 0), REDIS_PREFIX: prefix, ...opts.env };
+  if (opts.redis) {
+    if (!testRedisUrl) throw new Error('startServer({redis:true}) needs TEST_REDIS_URL');
+    env.REDIS_URL = testRedisUrl;
+  } else if (!('REDIS_URL' in env)) {
+    env.REDIS_URL = '';
+  }
+  const first = await spawnNode(env);
+  const { port } = first;
+  let { proc, out } = first;
+  const server: TestServer = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    prefix,
+    get pid() {
+      return proc.pid ?? -1;
+    },
+    get proc() {
+      return proc;
+    },
+    output: () => out.join(''),
+    async kill(signal = 'SIGKILL') {
+      proc.kill(signal);
+      return waitExit(proc);
+    },
+    async stop() {
+      proc.kill('SIGTERM');
+      return waitExit(proc);
+    },
+    async restart() {
+      await server.stop();
+      ({ proc, out } = await spawnNode({ ...env, PORT: String(port) }));
+    },
+  } as TestServer;
+  return server;
+}
+
+/** Deletes every key under a test prefix (sessions, rooms, adapter state). */
+export async function cleanRedis(prefix: string): Promise<void> {
+  if (!testRedisUrl) return;
+  const r = new Redis(testRedisUrl, { lazyConnect: true });
+  await r.connect();
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await r.del(...keys);
+  } while (cursor !== '0');
+  await r.quit();
+}
