@@ -1,0 +1,277 @@
+/**
+ * What only the Redis store can show: atomicity across connections, one round trip for many
+ * rooms, publishing to a real Socket.IO Redis adapter, and a client that outlives an outage.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server as HttpServer } from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { after, before, describe, test as nodeTest } from 'node:test';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { Server } from 'socket.io';
+import { io as connectClient } from 'socket.io-client';
+import type { Message, UserProfile } from '../../src/shared/types.js';
+import { createKeys } from '../../src/store/keys.js';
+import { createRedisClient } from '../../src/store/redis-client.js';
+import { RedisStore } from '../../src/store/redis-store.js';
+import type { StoreLimits } from '../../src/store/types.js';
+import { deleteKeys, redisSkip, redisUrl, testRedis, uniquePrefix } from '../helpers/redis.js';
+
+const limits: StoreLimits = { randomRoomSize: 10, historyKeep: 1000, rateLimitCount: 1000, rateLimitWindowMs: 10_000 };
+const user = (uid: string): UserProfile => ({ uid, name: `Name ${uid}`, course: '', role: 'student', picture: '' });
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('RedisStore on real Redis', () => {
+  // Each test says it skipped (not just the suite), so the runner's skip count shows it.
+  const test = (name: string, fn: () => Promise<void>) => nodeTest(name, { skip: redisSkip }, fn);
+  const runPrefix = uniquePrefix('test:store-redis');
+  let n = 0;
+  const clients: Redis[] = [];
+  const client = (role: string): Redis => {
+    const c = testRedis(role);
+    clients.push(c);
+    return c;
+  };
+  const freshKeys = () => createKeys(`${runPrefix}${n++}:`);
+
+  before(async () => {
+    if (!redisSkip) await client('store-redis-test').ping();
+  });
+
+  after(async () => {
+    if (redisSkip) return;
+    await deleteKeys(clients[0] as Redis, runPrefix);
+    assert.equal((await (clients[0] as Redis).keys(`${runPrefix}*`)).length, 0);
+    await Promise.all(clients.map((c) => c.quit()));
+  });
+
+  test('25 concurrent joinRandom over 5 connections fill rooms of 10, 10, 5 (three rounds)', async () => {
+    const conns = Array.from({ length: 5 }, (_, i) => client(`join-${i}`));
+    for (let round = 0; round < 3; round++) {
+      const keys = freshKeys();
+      const stores = conns.map((redis) => new RedisStore({ redis, keys, limits }));
+      const uids = Array.from({ length: 25 }, (_, i) => `u${i}`);
+      const results = await Promise.all(uids.map((uid, i) => (stores[i % 5] as RedisStore).joinRandom(user(uid))));
+      const store = stores[0] as RedisStore;
+      const sizes = await Promise.all(
+        ['Random_0', 'Random_1', 'Random_2', 'Random_3'].map((r) => store.roomMembers(r)),
+      );
+      assert.deepEqual(
+        sizes.map((m) => m.length),
+        [10, 10, 5, 0],
+      );
+      assert.equal(new Set(sizes.flat()).size, 25);
+      assert.equal(results.filter((r) => r.opening).length, 3, 'one opening message per room made');
+      for (const [i, r] of results.entries()) {
+        assert.ok(sizes.flat().includes(`u${i}`));
+        assert.deepEqual(await store.userRooms(`u${i}`), [r.room]);
+      }
+    }
+  });
+
+  test('one user joining at random from 5 connections at once gets one room, joined once', async () => {
+    const keys = freshKeys();
+    const stores = Array.from({ length: 5 }, (_, i) => new RedisStore({ redis: client(`same-${i}`), keys, limits }));
+    const results = await Promise.all(stores.map((s) => s.joinRandom(user('solo'))));
+    assert.deepEqual(new Set(results.map((r) => r.room.room_id)), new Set(['Random_0']));
+    assert.equal(results.filter((r) => r.joined).length, 1);
+    assert.deepEqual(await (stores[0] as RedisStore).roomMembers('Random_0'), ['solo']);
+  });
+
+  test('concurrent createGroup by one creator over 5 connections gives distinct n', async () => {
+    const keys = freshKeys();
+    const stores = Array.from({ length: 5 }, (_, i) => new RedisStore({ redis: client(`group-${i}`), keys, limits }));
+    const rooms = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (stores[i % 5] as RedisStore).createGroup(user('alice'), `G${i}`, ['bob'])),
+    );
+    const ids = rooms.map((r) => r.room_id);
+    assert.deepEqual([...ids].sort(), Array.from({ length: 20 }, (_, i) => `alice_${i}`).sort());
+    const bobRooms = await (stores[0] as RedisStore).userRooms('bob');
+    assert.equal(bobRooms.length, 20);
+    for (const r of rooms) assert.ok(bobRooms.some((b) => b.room_id === r.room_id && b.room_name === r.room_name));
+  });
+
+  test('roomsWithMessages costs one command for 1 room and for 30 rooms', async () => {
+    const keys = freshKeys();
+    const setup = new RedisStore({ redis: clients[0] as Redis, keys, limits });
+    const one = await setup.createGroup(user('solo'), 'Only', []);
+    for (let i = 0; i < 30; i++) {
+      const g = await setup.createGroup(user('many'), `R${i}`, []);
+      await setup.postMessage({ room_id: g.room_id, uid: 'many', name: 'M', picture: '', msg: `hello ${i}` });
+    }
+    const counted = client('count');
+    const store = new RedisStore({ redis: counted, keys, limits });
+    const sent: string[] = [];
+    const original = counted.sendCommand.bind(counted);
+    counted.sendCommand = ((command, ...rest) => {
+      sent.push(command.name);
+      return original(command, ...rest);
+    }) as typeof counted.sendCommand;
+    await store.roomsWithMessages('nobody', 5); // loads the script once (EVALSHA, then EVAL)
+
+    sent.length = 0;
+    const solo = await store.roomsWithMessages('solo', 5);
+    const soloCommands = [...sent];
+    sent.length = 0;
+    const many = await store.roomsWithMessages('many', 5);
+    const manyCommands = [...sent];
+    console.log(`  commands: 1 room ${JSON.stringify(soloCommands)}, 30 rooms ${JSON.stringify(manyCommands)}`);
+    assert.deepEqual(solo, [one]);
+    assert.equal(many.length, 30);
+    assert.ok(many.every((r) => r.messages.length === 2 && r.messages[1]?.msg.startsWith('hello')));
+    assert.deepEqual(soloCommands, ['evalsha']);
+    assert.deepEqual(manyCommands, ['evalsha']);
+  });
+
+  describe('postMessage with adapterKey reaches a real Socket.IO server through @socket.io/redis-adapter', () => {
+    let http: HttpServer;
+    let io: Server;
+    let port: number;
+    let sub: Redis;
+    const keys = createKeys(`${runPrefix}adapter:`);
+    const adapterKey = `${runPrefix}adapter:socket.io`;
+
+    before(async () => {
+      if (redisSkip) return;
+      const pub = client('adapter-pub');
+      sub = pub.duplicate();
+      clients.push(sub);
+      http = createServer();
+      io = new Server(http, { adapter: createAdapter(pub, sub, { key: adapterKey }) });
+      io.of('/chat').on('connection', (socket) => {
+        const room = socket.handshake.auth.room as string;
+        if (room) void socket.join(`room:${room}`);
+        socket.emit('ready' as never);
+      });
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      port = (http.address() as AddressInfo).port;
+    });
+
+    after(async () => {
+      if (redisSkip) return;
+      io.of('/chat').disconnectSockets(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+    });
+
+    const connect = async (room: string) => {
+      const socket = connectClient(`http://127.0.0.1:${port}/chat`, {
+        transports: ['websocket'],
+        reconnection: false,
+        auth: { room },
+      });
+      const received: Message[] = [];
+      socket.on('internal_msg' as never, (m: Message) => {
+        received.push(m);
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('ready' as never, () => resolve());
+        socket.once('connect_error', reject);
+      });
+      return { socket, received };
+    };
+
+    test('the room member gets each message exactly once, in storage order; others get nothing', async () => {
+      const store = new RedisStore({ redis: client('adapter-store'), keys, limits, adapterKey });
+      const g = await store.createGroup(user('alice'), 'G', []);
+      const member = await connect(g.room_id);
+      const outsider = await connect('some_other_room');
+      // The adapter subscribes asynchronously; a command answered after it means it is done.
+      await sub.ping();
+      const posted: Message[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await store.postMessage({
+          room_id: g.room_id,
+          uid: 'alice',
+          name: 'Alice <b>',
+          picture: 'https://img.test/a.png',
+          msg: `hello ${i} ü 🎉`,
+        });
+        assert.ok(r.ok);
+        assert.equal(r.published, true);
+        posted.push(r.message);
+      }
+      await until('5 messages', () => member.received.length >= 5);
+      await sleep(300); // a duplicate would arrive in this time
+      assert.deepEqual(member.received, posted);
+      assert.deepEqual(member.received, (await store.history(g.room_id, { limit: 10 })).slice(1));
+      assert.deepEqual(outsider.received, []);
+      member.socket.disconnect();
+      outsider.socket.disconnect();
+    });
+  });
+
+  test('createRedisClient: commands fail in bounded time while Redis is away, and it reconnects by itself', async () => {
+    const target = new URL(redisUrl);
+    const sockets = new Set<net.Socket>();
+    const proxy = net.createServer((down) => {
+      const up = net.connect(Number(target.port || 6379), target.hostname);
+      sockets.add(down).add(up);
+      down.pipe(up).pipe(down);
+      const drop = () => (down.destroy(), up.destroy());
+      down.on('error', drop).on('close', drop);
+      up.on('error', drop).on('close', drop);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as AddressInfo).port;
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    const redis = createRedisClient(`redis://127.0.0.1:${port}`, 'outage-test', pino({ level: 'info' }, sink), {
+      commandTimeoutMs: 500,
+    });
+    try {
+      assert.equal(await redis.client('GETNAME'), 'outage-test');
+
+      // Redis "goes away": the port refuses connections and open ones are cut.
+      await new Promise<void>((resolve) => {
+        proxy.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      const started = Date.now();
+      await assert.rejects(redis.ping());
+      const failedAfter = Date.now() - started;
+      console.log(`  ping failed after ${failedAfter} ms while Redis was away`);
+      assert.ok(failedAfter < 3000, `took ${failedAfter} ms`);
+      await until(
+        'two logged reconnection attempts',
+        () => lines.filter((l) => l.msg === 'redis reconnecting').length >= 2,
+      );
+      const attempts = lines.filter((l) => l.msg === 'redis reconnecting');
+      assert.ok(attempts.every((l) => l.role === 'outage-test' && (l.delayMs as number) <= 2000));
+
+      // Redis "comes back" on the same address: the client recovers with no help.
+      await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+      const back = Date.now();
+      await until(
+        'a ping after recovery',
+        () =>
+          redis.ping().then(
+            () => true,
+            () => false,
+          ),
+        10_000,
+      );
+      console.log(`  recovered ${Date.now() - back} ms after Redis came back`);
+      assert.equal(await redis.client('GETNAME'), 'outage-test');
+    } finally {
+      redis.disconnect();
+      proxy.close();
+      for (const s of sockets) s.destroy();
+    }
+  });
+});

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createKeys, type Keys } from '../../src/store/keys.js';
+
+/** Every key the store can make for two users and two rooms. */
+function allKeys(keys: Keys): Record<string, string> {
+  const out: Record<string, string> = {
+    users: keys.users(),
+    randomRooms: keys.randomRooms(),
+    randomCounter: keys.randomCounter(),
+  };
+  for (const uid of ['alice', 'bob']) {
+    out[`userRooms:${uid}`] = keys.userRooms(uid);
+    out[`userRandom:${uid}`] = keys.userRandom(uid);
+    out[`userRoomCounter:${uid}`] = keys.userRoomCounter(uid);
+    out[`rateLimit:${uid}`] = keys.rateLimit(uid);
+  }
+  for (const room of ['alice_0', 'Random_3']) {
+    out[`roomMembers:${room}`] = keys.roomMembers(room);
+    out[`roomName:${room}`] = keys.roomName(room);
+    out[`roomMessages:${room}`] = keys.roomMessages(room);
+  }
+  return out;
+}
+
+test('every key is under the prefix', () => {
+  for (const prefix of ['chat:', 'test:abc123:', 'x']) {
+    for (const [name, key] of Object.entries(allKeys(createKeys(prefix)))) {
+      assert.ok(key.startsWith(prefix), `${name} = ${key}`);
+      assert.ok(key.length > prefix.length, name);
+    }
+  }
+});
+
+test('keys are distinct, across kinds, users and rooms', () => {
+  const keys = Object.values(allKeys(createKeys('chat:')));
+  assert.equal(new Set(keys).size, keys.length);
+  // Every builder of the interface is covered above.
+  const builders = Object.keys(createKeys('chat:')).sort();
+  const covered = [...new Set(Object.keys(allKeys(createKeys('chat:'))).map((k) => k.split(':')[0]))].sort();
+  assert.deepEqual(covered, builders);
+});
+
+test('two prefixes never share a key', () => {
+  const a = new Set(Object.values(allKeys(createKeys('chat:'))));
+  for (const key of Object.values(allKeys(createKeys('chat2:')))) assert.ok(!a.has(key), key);
+});
+
+test("a room's keys share one hash tag, distinct from other rooms'", () => {
+  const keys = createKeys('chat:');
+  const tag = (key: string) => /\{([^}]*)\}/.exec(key)?.[1];
+  for (const room of ['alice_0', 'Random_3']) {
+    const tags = [keys.roomMembers(room), keys.roomName(room), keys.roomMessages(room)].map(tag);
+    assert.deepEqual(tags, [room, room, room]);
+  }
+  assert.notEqual(tag(keys.roomMembers('alice_0')), tag(keys.roomMembers('alice_1')));
+});
