@@ -21,7 +21,12 @@ let failedStages = [];
 
 function run(name, cmd, args, env = {}) {
   console.log(`\n=== ${name}: ${[cmd, ...args].join(' ')}`);
-  const r = spawnSync(cmd, args, { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync(cmd, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   process.stdout.write(r.stdout ?? '');
   const count = (label) => Number((r.stdout ?? '').match(new RegExp(`^[ℹ#] ${label} (\\d+)$`, 'm'))?.[1] ?? 0);
   totals.passed += count('pass');
@@ -69,14 +74,7 @@ const testEnv = {
   NODE_ENV: 'test',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
 };
-const nodeTest = (list) => [
-  '--import',
-  'tsx',
-  '--test',
-  '--test-reporter=spec',
-  '--test-concurrency=1',
-  ...list,
-];
+const nodeTest = (list) => ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...list];
 
 for (const stage of stages) {
   switch (stage) {
@@ -84,7 +82,8 @@ for (const stage of stages) {
       run('lint', 'npx', ['eslint', '.', '--max-warnings', '0']) && run('format', 'npx', ['prettier', '--check', '.']);
       break;
     case 'typecheck':
-      run('typecheck', 'npm', ['run', '-s', 'typecheck']) && run('typecheck tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']);
+      run('typecheck', 'npm', ['run', '-s', 'typecheck']) &&
+        run('typecheck tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']);
       break;
     case 'build':
       run('build', process.execPath, ['scripts/build.mjs']);
@@ -109,7 +108,20 @@ for (const stage of stages) {
       if (list.length === 0) break;
       if (!hasChromium) skip('firebase (browser parts)', `no Chromium at ${chromium}`);
       // The Auth emulator from firebase-tools (pure Node, offline, UI disabled in firebase.json).
-      run('firebase', 'npx', ['firebase', 'emulators:exec', '--only', 'auth', '--project', 'demo-chat', `${process.execPath} ${nodeTest(list).join(' ')}`], testEnv);
+      run(
+        'firebase',
+        'npx',
+        [
+          'firebase',
+          'emulators:exec',
+          '--only',
+          'auth',
+          '--project',
+          'demo-chat',
+          `${process.execPath} ${nodeTest(list).join(' ')}`,
+        ],
+        testEnv,
+      );
       break;
     }
     default:
