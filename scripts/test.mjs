@@ -79,11 +79,13 @@ const nodeTest = (list) => ['--import', 'tsx', '--test', '--test-reporter=spec',
 for (const stage of stages) {
   switch (stage) {
     case 'lint':
-      run('lint', 'npx', ['eslint', '.', '--max-warnings', '0']) && run('format', 'npx', ['prettier', '--check', '.']);
+      if (run('lint', 'npx', ['eslint', '.', '--max-warnings', '0']))
+        run('format', 'npx', ['prettier', '--check', '.']);
       break;
     case 'typecheck':
-      run('typecheck', 'npm', ['run', '-s', 'typecheck']) &&
+      if (run('typecheck', 'npm', ['run', '-s', 'typecheck'])) {
         run('typecheck tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']);
+      }
       break;
     case 'build':
       run('build', process.execPath, ['scripts/build.mjs']);
