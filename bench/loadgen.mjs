@@ -243,6 +243,10 @@ if (process.send) {
     join: true,
     namePrefix: `loadgen-${process.pid}-`,
   });
+  if (conn.rooms === 0) {
+    console.error(JSON.stringify({ connect: conn }, null, 2));
+    process.exit(1);
+  }
   const result = await runStep({ id: 1, rate: Number(values.rate), durationMs: Number(values.duration) * 1000 });
   console.log(JSON.stringify({ connect: conn, step: result }, null, 2));
   await closeAll();

@@ -45,6 +45,11 @@ const prefixRoot = `bench:${runId}:`;
 const sessionSecret = randomBytes(32).toString('hex');
 const logLevel = process.env.BENCH_LOG_LEVEL || 'warn';
 const t0 = Date.now();
+// The whole run must stay under 10 minutes (quick: about 2); past this point remaining steps and
+// scenarios are skipped and marked so, rather than overrunning on a busy machine.
+const BUDGET_MS = Number(process.env.BENCH_BUDGET_S || (QUICK ? 150 : 540)) * 1000;
+const overBudget = () => Date.now() - t0 > BUDGET_MS;
+const skipped = [];
 const log = (...a) => console.log(`[bench +${Math.round((Date.now() - t0) / 1000)}s]`, ...a);
 
 function startLoadgen() {
@@ -137,6 +142,10 @@ async function stepUp(label, lg, servers, redis, rates) {
   let prev = null;
   let id = 1;
   for (const rate of rates) {
+    if (overBudget()) {
+      skipped.push(`${label} steps from ${rate}/s`);
+      break;
+    }
     const row = await measuredStep(lg, servers, redis, id++, rate, CFG.stepMs, CFG.drainMs);
     row.saturated = judge(row, prev);
     steps.push(row);
@@ -154,7 +163,9 @@ async function stepUp(label, lg, servers, redis, rates) {
     steps,
     maxSustainable: best ? best.offeredPerSec : 0,
     maxWithP99Under50: under50 ? under50.offeredPerSec : 0,
-    saturatedBy: last.saturated.length ? last.saturated : ['not saturated at the highest step'],
+    saturatedBy: last.saturated.length
+      ? last.saturated
+      : [steps.length < rates.length ? 'not saturated (time budget reached)' : 'not saturated at the highest step'],
     limit: last.limit,
   };
 }
@@ -220,6 +231,10 @@ async function scenarioPerClient(redis) {
       withLoadgen(async (lg) => {
         let have = 0;
         for (const n of CFG.perClient) {
+          if (overBudget()) {
+            skipped.push(`${target} ${n} clients at 1 msg/s`);
+            break;
+          }
           log(`1 msg/s per client: ${n} clients, ${target}`);
           try {
             const connect = await lg.call('connect', connectArgs(servers, n - have, target === 'chat', 'pc'));
@@ -271,6 +286,10 @@ async function scenarioIdle(redis, fdLimit) {
         out.baselineMB = Math.round(base / 1e5) / 10;
         let have = 1;
         for (const n0 of CFG.idle) {
+          if (overBudget()) {
+            skipped.push(`idle ${n0}`);
+            break;
+          }
           // Server and generator each hold one descriptor per socket; keep clear of `ulimit -n`.
           const n = Math.min(n0, fdLimit - 500);
           log(`idle: ${n} signed-in sockets`);
@@ -413,7 +432,14 @@ function printTables(res) {
         `${p.redisCommandsPerRequest} Redis commands / ${p.redisRoundTripsPerRequest} round trips per request ` +
         `(commandstats ${p.commandstatsPerRequest}), shown ${p.check.roomsShown}/${p.rooms} rooms`,
     );
+  for (const p of res.page.points ?? [])
+    console.log(
+      `    ${p.rooms} rooms: sent by the server ${JSON.stringify(p.commandsByName)}; ` +
+        `run by Redis (Lua included) ${JSON.stringify(p.commandstatsByName)}`,
+    );
   if (res.page.error) console.log(`  page: ERROR ${res.page.error.split('\n')[0]}`);
+  if (res.skipped.length) console.log(`  skipped (time budget): ${res.skipped.join(', ')}`);
+  console.log(`  load average at start ${res.loadAvgAtStart.join(' ')}, at end ${res.loadAvgAtEnd.join(' ')}`);
 }
 
 async function main() {
@@ -441,11 +467,19 @@ async function main() {
   );
   const haveBuild = existsSync(path.join(root, 'dist', 'main.js'));
   if (!haveBuild) log('dist/main.js is missing: only the bare relay can be measured');
+  const guard = async (name, fn, empty) => {
+    if (!overBudget()) return fn();
+    skipped.push(name);
+    return empty;
+  };
   try {
     res.throughput = await scenarioThroughput(redis);
-    res.perClient = await scenarioPerClient(redis);
-    res.scaleOut = await scenarioScaleOut(redis);
-    res.idle = await scenarioIdle(redis, fdLimit ?? 1024);
+    res.perClient = await guard('1 msg/s per client', () => scenarioPerClient(redis), []);
+    res.scaleOut = await guard('scale-out', () => scenarioScaleOut(redis), { error: 'skipped: time budget' });
+    res.idle = await guard('idle', () => scenarioIdle(redis, fdLimit ?? 1024), {
+      points: [],
+      error: 'skipped: time budget',
+    });
     res.page = await scenarioPage(redis);
   } finally {
     const deleted = await deleteKeys(redis.client, prefixRoot).catch(() => 0);
@@ -454,6 +488,8 @@ async function main() {
     if (!redis.private) await redis.client.quit();
   }
   res.elapsedSec = Math.round((Date.now() - t0) / 1000);
+  res.skipped = skipped;
+  res.loadAvgAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
   printTables(res);
   const dir = path.join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
