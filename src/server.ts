@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
+import { firebaseCspSources } from './auth/firebase-csp.js';
 import { createAuth } from './auth/index.js';
 import { createSessionMiddleware } from './auth/session.js';
 import type { Drain } from './chat/handler.js';
@@ -59,12 +60,7 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
   );
 
   const auth = await createAuth({ config, store, logger });
-  let csp: CspExtra | undefined;
-  if (config.auth === 'firebase') {
-    const modulePath = './auth/firebase.js';
-    const mod = (await import(modulePath)) as { firebaseCspSources?: (c: Config) => CspExtra };
-    csp = mod.firebaseCspSources?.(config);
-  }
+  const csp: CspExtra | undefined = config.auth === 'firebase' ? firebaseCspSources(config) : undefined;
   const session = createSessionMiddleware(config, redis);
   const drain: Drain = { draining: false, inFlight: 0 };
 

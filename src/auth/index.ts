@@ -8,10 +8,7 @@ import type { AuthProvider } from './types.js';
 export async function createAuth(deps: { config: Config; store: ChatStore; logger: Logger }): Promise<AuthProvider> {
   if (deps.config.auth === 'firebase') {
     // Loaded only in this mode: firebase-admin is heavy and dev mode never needs it.
-    const modulePath = './firebase.js';
-    const { createFirebaseAuth } = (await import(modulePath)) as {
-      createFirebaseAuth: (d: typeof deps) => AuthProvider | Promise<AuthProvider>;
-    };
+    const { createFirebaseAuth } = await import('./firebase.js');
     return createFirebaseAuth(deps);
   }
   return createDevAuth(deps);
