@@ -18,6 +18,11 @@ export const RECENT_SIGN_IN_S = 5 * 60;
 
 const APP_NAME = 'chat-auth';
 
+/** True when the sign-in (`auth_time`, in seconds) happened within the last 5 minutes. */
+export function isRecentSignIn(authTimeS: number, nowMs: number = Date.now()): boolean {
+  return Number.isFinite(authTimeS) && nowMs / 1000 - authTimeS <= RECENT_SIGN_IN_S;
+}
+
 function adminApp(settings: FirebaseSettings, logger: Logger): App {
   if (settings.emulatorHost !== null && process.env.FIREBASE_AUTH_EMULATOR_HOST !== settings.emulatorHost) {
     // firebase-admin only looks at the process environment; the configuration may come from elsewhere.
@@ -63,14 +68,16 @@ export function createFirebaseSessions(settings: FirebaseSettings, logger: Logge
     async exchange(idToken) {
       let token: DecodedIdToken;
       try {
-        // checkRevoked: a token minted before a sign-out-everywhere is not exchanged either.
+        token = await auth.verifyIdToken(idToken);
+        if (!isRecentSignIn(token.auth_time)) {
+          return { ok: false, reason: 'recent sign-in required' };
+        }
+        // Then the revocation check (a backend round trip): a token minted before a sign-out
+        // is not exchanged either.
         token = await auth.verifyIdToken(idToken, true);
       } catch (err) {
         if (!isAuthError(err)) logger.error({ err }, 'firebase: ID token verification failed');
         return { ok: false, reason: 'invalid ID token' };
-      }
-      if (Date.now() / 1000 - token.auth_time > RECENT_SIGN_IN_S) {
-        return { ok: false, reason: 'recent sign-in required' };
       }
       try {
         const sessionCookie = await auth.createSessionCookie(idToken, { expiresIn: SESSION_COOKIE_MAX_AGE_MS });
