@@ -19,7 +19,8 @@ export const emptyPayload = plainObject;
 
 export const roomPayload = z.looseObject({ room_id: roomIdSchema });
 
-export const textPayload = z.looseObject({ room_id: roomIdSchema, msg: z.unknown() });
+// `msg` may be missing here: that is `invalid message`, answered after the membership check.
+export const textPayload = z.looseObject({ room_id: roomIdSchema, msg: z.unknown().optional() });
 
 export const historyPayload = z.looseObject({
   room_id: roomIdSchema,
