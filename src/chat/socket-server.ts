@@ -72,6 +72,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
 
   const nsp: ChatNamespace = io.of(CHAT_NAMESPACE);
   const notify = createNotifier(nsp);
+  if (deps.adapterClients) resyncAfterSubscriberLoss(deps.adapterClients.sub, nsp, logger);
   const socketsPerUser = new Map<string, number>();
 
   nsp.use(async (socket, next) => {
@@ -115,4 +116,22 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
   });
 
   return { io, nsp, notify };
+}
+
+/**
+ * Whatever was published while this node's adapter subscriber was disconnected (a Redis restart,
+ * a network cut) never reached this node's sockets, and the store may have been writing again
+ * before the subscriber was back. Once it is back (ioredis has re-sent its psubscribe), close the
+ * sockets' transports: clients reconnect by themselves and catch up with `history {after}`, as
+ * after any reconnect. A server-side disconnect would stop them from reconnecting.
+ */
+function resyncAfterSubscriberLoss(sub: Redis, nsp: ChatNamespace, logger: Logger): void {
+  let wasReady = sub.status === 'ready';
+  sub.on('ready', () => {
+    if (wasReady) {
+      logger.warn({ sockets: nsp.sockets.size }, 'adapter subscriber back: clients reconnect to catch up');
+      for (const socket of nsp.sockets.values()) socket.conn.close();
+    }
+    wasReady = true;
+  });
 }

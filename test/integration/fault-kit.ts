@@ -4,7 +4,7 @@
  * id the way the browser client does), and a full read of a room's history.
  */
 import type { Message } from '../../src/shared/types.js';
-import { emitAck, type ChatClient } from '../helpers/client.js';
+import { connect, emitAck, type ChatClient } from '../helpers/client.js';
 
 /** Orders stream ids `<ms>-<seq>` numerically. */
 export function cmpId(a: string, b: string): number {
@@ -147,4 +147,37 @@ export function figures(o: Record<string, unknown>): string {
   return Object.entries(o)
     .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join(' ');
+}
+
+export interface OpenPage {
+  socket: ChatClient;
+  page: PageView;
+  /** Times the socket came back by itself (socket.io-client reconnection). */
+  reconnects: number;
+  /** Failures of the join + catch-up done on each (re)connect. */
+  errors: string[];
+  /** The join + catch-up of the latest (re)connect. */
+  syncing: Promise<unknown>;
+}
+
+/**
+ * A page as the browser client runs it: a reconnecting socket that, on every (re)connect, sends
+ * `joined` and catches up with `history {after}` from the newest message it shows.
+ */
+export async function openPage(url: string, cookie: string, roomId: string): Promise<OpenPage> {
+  const socket = await connect(url, cookie, { reconnection: true });
+  const page = new PageView(roomId);
+  page.attach(socket);
+  const state: OpenPage = { socket, page, reconnects: 0, errors: [], syncing: Promise.resolve() };
+  const sync = async (): Promise<void> => {
+    const j = await emitAck(socket, 'joined', {});
+    if (!j.ok) throw new Error(`joined: ${j.error}`);
+    await page.catchUp(socket);
+  };
+  await sync();
+  socket.on('connect', () => {
+    state.reconnects += 1;
+    state.syncing = sync().catch((err: unknown) => state.errors.push(String(err)));
+  });
+  return state;
 }
