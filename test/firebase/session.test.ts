@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { isRecentSignIn } from '../../src/auth/firebase-admin.js';
+import { firebaseCspSources } from '../../src/auth/firebase.js';
+import { loadConfig } from '../../src/config.js';
 import {
   NEEDS_EMULATOR,
   PROJECT_ID,
@@ -180,6 +182,36 @@ describe('firebase: the recent sign-in rule', () => {
     assert.equal(isRecentSignIn(now / 1000 - 301, now), false);
     assert.equal(isRecentSignIn(now / 1000 - 3600, now), false);
     assert.equal(isRecentSignIn(Number.NaN, now), false);
+  });
+});
+
+describe('firebase: CSP sources', () => {
+  const cfg = (env: Record<string, string>) =>
+    loadConfig({ AUTH: 'firebase', FIREBASE_PROJECT_ID: 'demo-chat', FIREBASE_API_KEY: 'k', ...env });
+
+  it('email/password against Google: the two Auth APIs, no frames, no extra scripts', () => {
+    assert.deepEqual(firebaseCspSources(cfg({})), {
+      connectSrc: ['https://identitytoolkit.googleapis.com', 'https://securetoken.googleapis.com'],
+      frameSrc: [],
+      scriptSrc: [],
+    });
+  });
+
+  it('with the emulator and Google sign-in: the emulator origin, authDomain frames and gapi', () => {
+    const sources = firebaseCspSources(
+      cfg({
+        FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:9099',
+        FIREBASE_GOOGLE_SIGNIN: 'true',
+        FIREBASE_AUTH_DOMAIN: 'chat.example.com',
+      }),
+    );
+    assert.ok(sources.connectSrc.includes('http://127.0.0.1:9099'));
+    assert.deepEqual(sources.frameSrc, ['https://chat.example.com', 'http://127.0.0.1:9099']);
+    assert.deepEqual(sources.scriptSrc, ['https://apis.google.com']);
+  });
+
+  it('nothing in dev mode', () => {
+    assert.deepEqual(firebaseCspSources(loadConfig({})), { connectSrc: [], frameSrc: [], scriptSrc: [] });
   });
 });
 

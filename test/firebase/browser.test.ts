@@ -1,0 +1,122 @@
+/**
+ * The login page in headless Chromium against the Auth emulator: sign-up and sign-in with the
+ * Firebase JS SDK reach /chat, a wrong password stays on /login, and the page runs under the
+ * app's CSP without a single violation.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { NEEDS_EMULATOR, signUp, startFirebaseServer, uniqueEmail, type TestServer } from './helpers.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const skip = NEEDS_EMULATOR || (existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`);
+
+/** `npm test -- firebase` may run without the build stage: bundle the login script if stale. */
+function ensureLoginBundle(): void {
+  const bundle = path.join(root, 'public/build/login.js');
+  const source = path.join(root, 'src/client/login.ts');
+  if (!existsSync(bundle) || statSync(bundle).mtimeMs < statSync(source).mtimeMs) {
+    execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs'), 'client'], { cwd: root, stdio: 'ignore' });
+  }
+}
+
+describe('firebase: sign-in page in Chromium', { skip }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  const problems: string[] = [];
+
+  before(async () => {
+    ensureLoginBundle();
+    server = await startFirebaseServer();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function loginPage(): Promise<Page> {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    const res = await page.goto(`${server.url}/login`);
+    assert.equal(res?.status(), 200);
+    return page;
+  }
+
+  it('signs up with email and password and reaches /chat', async () => {
+    const page = await loginPage();
+    const email = uniqueEmail();
+    await page.getByTestId('tab-signup').click();
+    await page.getByTestId('signup-name').fill('Hedy Lamarr');
+    await page.getByTestId('signup-email').fill(email);
+    await page.getByTestId('signup-password').fill('correct horse battery');
+    await page.getByTestId('signup-submit').click();
+    await page.waitForURL(`${server.url}/chat`, { timeout: 15_000 });
+
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === '__session');
+    assert.ok(session, 'the server set the session cookie');
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, 'Lax');
+    const users = await server.store.listUsers();
+    assert.ok(
+      users.some((u) => u.name === 'Hedy Lamarr'),
+      'the profile carries the name given at sign-up',
+    );
+    // The SDK kept nothing: the only credential is the httpOnly cookie.
+    const stored = await page.evaluate(() => Object.keys(localStorage).concat(Object.keys(sessionStorage)));
+    assert.deepEqual(
+      stored.filter((k) => k.startsWith('firebase:')),
+      [],
+    );
+    await page.context().close();
+  });
+
+  it('signs in an existing account and reaches /chat', async () => {
+    const user = await signUp('Annie Easley');
+    const page = await loginPage();
+    await page.getByTestId('signin-email').fill(user.email);
+    await page.getByTestId('signin-password').fill(user.password);
+    await page.getByTestId('signin-submit').click();
+    await page.waitForURL(`${server.url}/chat`, { timeout: 15_000 });
+    assert.equal((await server.store.getUser(user.uid))?.name, 'Annie Easley');
+    await page.context().close();
+  });
+
+  it('a wrong password shows the reason and stays on /login', async () => {
+    const user = await signUp();
+    const page = await loginPage();
+    await page.getByTestId('signin-email').fill(user.email);
+    await page.getByTestId('signin-password').fill('not the password');
+    await page.getByTestId('signin-submit').click();
+    const error = page.getByTestId('firebase-error');
+    await error.waitFor({ state: 'visible', timeout: 10_000 });
+    assert.equal(await error.textContent(), 'Wrong email or password.');
+    assert.equal(new URL(page.url()).pathname, '/login');
+    assert.ok(!(await page.context().cookies()).some((c) => c.name === '__session'));
+    await page.context().close();
+  });
+
+  it('ran without CSP violations or page errors', () => {
+    assert.deepEqual(problems, []);
+  });
+});
