@@ -87,6 +87,16 @@ export async function expectExactly<T = unknown>(
   });
 }
 
+/** One tab gets exactly one matching event: returns it. */
+export async function expectOne<T = unknown>(
+  tab: Tab,
+  event: EventName,
+  pred: (data: T) => boolean = () => true,
+): Promise<T> {
+  const [got] = await expectExactly<T>([tab], event, 1, pred);
+  return got![0]!;
+}
+
 /** Asserts that none of the tabs received any `event` (matching `pred`) during a short wait. */
 export async function expectNone<T = unknown>(
   tabs: Tab[],
