@@ -2,7 +2,7 @@
 // (esbuild → public/build/chat.js) and the Nunjucks macros precompiled for the browser
 // (public/build/templates.js), so one macro source renders on both sides without eval.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -31,6 +31,12 @@ if (!only || only === 'client') {
     js += nunjucks.precompile(path.join(macrosDir, f), { name: `macros/${f}`, env });
   }
   writeFileSync(path.join(out, 'templates.js'), js);
+  // The slim runtime (precompiled templates only, no compiler) is served as a classic script: bundled
+  // into the ES module it would run in strict mode, where its global lookup falls back to
+  // Function('return this'), which the CSP refuses.
+  for (const f of ['nunjucks-slim.min.js', 'nunjucks-slim.min.js.map']) {
+    copyFileSync(path.join(root, 'node_modules', 'nunjucks', 'browser', f), path.join(out, f));
+  }
 
   const entries = ['src/client/chat.ts', 'src/client/login.ts'].filter((e) => existsSync(path.join(root, e)));
   if (entries.length > 0) {

@@ -1,16 +1,23 @@
-// The slim runtime runs precompiled templates only (it never compiles, so the CSP needs no
-// 'unsafe-eval'); @types/nunjucks describes the full package, so the few calls used are typed here.
-declare module 'nunjucks/browser/nunjucks-slim.js' {
-  export interface Template {
-    getExported(cb: (err: Error | null, exported: Record<string, unknown>) => void): void;
+// The slim Nunjucks runtime, loaded as a classic script before the bundle (window.nunjucks), and
+// the precompiled macros it runs (window.nunjucksPrecompiled). Slim never compiles, so the CSP
+// needs no 'unsafe-eval'. Only the calls used here are typed.
+export interface NunjucksTemplate {
+  getExported(cb: (err: Error | null, exported: Record<string, unknown>) => void): void;
+}
+
+export interface NunjucksSlim {
+  Environment: new (
+    loaders: unknown,
+    opts?: { autoescape?: boolean },
+  ) => {
+    getTemplate(name: string, eagerCompile?: boolean): NunjucksTemplate;
+  };
+  PrecompiledLoader: new (templates: Record<string, unknown>) => unknown;
+}
+
+declare global {
+  interface Window {
+    nunjucks?: NunjucksSlim;
+    nunjucksPrecompiled?: Record<string, unknown>;
   }
-  export class PrecompiledLoader {
-    constructor(templates: unknown);
-  }
-  export class Environment {
-    constructor(loaders: PrecompiledLoader | PrecompiledLoader[], opts?: { autoescape?: boolean });
-    getTemplate(name: string, eagerCompile?: boolean): Template;
-  }
-  const nunjucks: { Environment: typeof Environment; PrecompiledLoader: typeof PrecompiledLoader };
-  export default nunjucks;
 }

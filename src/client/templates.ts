@@ -3,16 +3,8 @@
  * Every element the client adds comes from here, so the markup exists once and all user text is
  * autoescaped exactly as on the server.
  */
-import nunjucks from 'nunjucks/browser/nunjucks-slim.js';
-// Side effect: registers the precompiled macros on window.nunjucksPrecompiled.
-import '../../public/build/templates.js';
 import type { Message, RoomWithMessages, UserProfile } from '../shared/types.js';
-
-declare global {
-  interface Window {
-    nunjucksPrecompiled?: Record<string, unknown>;
-  }
-}
+import type {} from './nunjucks-slim.js';
 
 export interface Me {
   uid: string;
@@ -39,6 +31,8 @@ let macros: Record<string, Macro> | null = null;
 
 function load(): Record<string, Macro> {
   if (macros) return macros;
+  const nunjucks = window.nunjucks;
+  if (!nunjucks) throw new Error('the Nunjucks runtime (/build/nunjucks-slim.min.js) is not loaded');
   const env = new nunjucks.Environment(new nunjucks.PrecompiledLoader(window.nunjucksPrecompiled ?? {}), {
     autoescape: true,
   });

@@ -1,0 +1,280 @@
+/**
+ * Browser tests: headless Chromium through playwright-core (never a downloaded browser), a page
+ * object for the chat page addressed by data-testid, and a node-side client (cookie + socket) to
+ * drive other users without a browser.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../src/shared/events.js';
+import { root } from './server.js';
+
+export const chromiumPath = process.env.CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : '');
+export const browserSkip = chromiumPath ? false : 'no Chromium (CHROMIUM_PATH is empty)';
+export const artifactsDir = path.join(root, 'test', 'artifacts');
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(artifactsDir, { recursive: true });
+  await page.screenshot({ path: path.join(artifactsDir, `${name}.png`) });
+}
+
+declare global {
+  interface Window {
+    __cspViolations?: string[];
+  }
+}
+
+/** The chat page of one signed-in user in its own browser context. */
+export class ChatPage {
+  /** Console errors, CSP violations (console and event) and dialogs seen by this page. */
+  readonly problems: string[] = [];
+  readonly dialogs: string[] = [];
+
+  private constructor(
+    readonly context: BrowserContext,
+    readonly page: Page,
+    readonly baseUrl: string,
+  ) {
+    page.on('console', (m) => {
+      if (m.type() === 'error') this.problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => this.problems.push(`pageerror: ${e.message}`));
+    page.on('dialog', (d) => {
+      this.dialogs.push(d.message());
+      void d.dismiss();
+    });
+  }
+
+  static async signIn(
+    browser: Browser,
+    baseUrl: string,
+    name: string,
+    opts: { viewport?: { width: number; height: number }; course?: string } = {},
+  ): Promise<ChatPage> {
+    const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1200, height: 800 } });
+    // Records CSP violations from the very first byte of every document.
+    await context.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        (window.__cspViolations ??= []).push(`${e.violatedDirective} ${e.blockedURI}`);
+      });
+    });
+    const page = await context.newPage();
+    const chat = new ChatPage(context, page, baseUrl);
+    await page.goto(`${baseUrl}/login`);
+    await page.getByTestId('login-name').fill(name);
+    if (opts.course) await page.getByTestId('login-course').fill(opts.course);
+    await page.getByTestId('login-submit').click();
+    await page.waitForURL(`${baseUrl}/chat`);
+    await chat.waitSynced();
+    return chat;
+  }
+
+  /** Waits until the socket has joined and caught up `times` times in total (1 after a load). */
+  async waitSynced(times = 1): Promise<void> {
+    await this.page.waitForFunction(
+      (n) => Number(document.getElementById('chat-app')?.dataset.synced ?? 0) >= n,
+      times,
+    );
+  }
+
+  async reload(): Promise<void> {
+    await this.page.reload();
+    await this.waitSynced();
+  }
+
+  async cspViolations(): Promise<string[]> {
+    const fromEvents = await this.page.evaluate(() => window.__cspViolations ?? []);
+    const fromConsole = this.problems.filter((p) => /Content Security Policy/i.test(p));
+    return [...fromEvents, ...fromConsole];
+  }
+
+  get uid(): Promise<string> {
+    return this.page
+      .getByTestId('chat-app')
+      .getAttribute('data-uid')
+      .then((v) => v ?? '');
+  }
+
+  convs(): Locator {
+    return this.page.getByTestId('conv');
+  }
+
+  conv(roomId: string): Locator {
+    return this.page.locator(`[data-testid="conv"][data-room-id="${roomId}"]`);
+  }
+
+  convByName(name: string): Locator {
+    return this.page
+      .getByTestId('conv')
+      .filter({ has: this.page.getByTestId('conv-name').getByText(name, { exact: true }) });
+  }
+
+  pane(roomId: string): Locator {
+    return this.page.locator(`[data-testid="pane"][data-room-id="${roomId}"]`);
+  }
+
+  messages(roomId: string): Locator {
+    return this.pane(roomId).getByTestId('message');
+  }
+
+  /** The room's message whose text is exactly `text`. */
+  msg(roomId: string, text: string): Locator {
+    return this.messages(roomId).filter({
+      has: this.page.getByTestId('msg-text').getByText(text, { exact: true }),
+    });
+  }
+
+  async open(roomId: string): Promise<void> {
+    await this.conv(roomId).click();
+  }
+
+  async send(roomId: string, text: string): Promise<void> {
+    const pane = this.pane(roomId);
+    await pane.getByTestId('msg-input').fill(text);
+    await pane.getByTestId('msg-input').press('Enter');
+  }
+
+  /** Ids of the room's acknowledged messages in page order. */
+  async messageIds(roomId: string): Promise<string[]> {
+    return this.pane(roomId)
+      .locator('[data-testid="messages"] > [data-msg-id]')
+      .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.msgId ?? ''));
+  }
+
+  async texts(roomId: string): Promise<string[]> {
+    return this.pane(roomId).locator('[data-testid="messages"] [data-testid="msg-text"]').allTextContents();
+  }
+
+  /** Joins a random room; resolves with its id once its tab is shown. */
+  async joinRandom(): Promise<string> {
+    const before = new Set(await this.convs().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.roomId)));
+    await this.page.getByTestId('random-chat').click();
+    const conv = this.page.locator('[data-testid="conv"][data-room-id^="Random_"]');
+    await conv.first().waitFor();
+    const id = (await conv.first().getAttribute('data-room-id')) ?? '';
+    if (before.has(id)) throw new Error(`already in ${id}`);
+    return id;
+  }
+
+  /** Creates a group through the "New chat" dialog; resolves with the new room's id. */
+  async createChat(roomName: string, memberNames: string[], shot?: string): Promise<string> {
+    await this.page.getByTestId('new-chat').click();
+    const modal = this.page.getByTestId('new-chat-modal');
+    await modal.waitFor({ state: 'visible' });
+    await modal.getByTestId('new-chat-name').fill(roomName);
+    for (const name of memberNames) {
+      await modal.getByTestId('new-chat-search').fill(name);
+      const entry = modal
+        .getByTestId('user-entry')
+        .filter({ has: this.page.getByTestId('user-name').getByText(name, { exact: true }) });
+      await entry.getByTestId('user-check').check();
+    }
+    await modal.getByTestId('new-chat-search').fill('');
+    if (shot) await screenshot(this.page, shot);
+    await modal.getByTestId('new-chat-create').click();
+    await modal.waitFor({ state: 'hidden' });
+    const conv = this.convByName(roomName);
+    await conv.waitFor();
+    return (await conv.getAttribute('data-room-id')) ?? '';
+  }
+
+  async exit(roomId: string): Promise<void> {
+    await this.pane(roomId).getByTestId('exit').click();
+    await this.conv(roomId).waitFor({ state: 'detached' });
+  }
+
+  async close(): Promise<void> {
+    await this.context.close();
+  }
+}
+
+export type NodeSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** A user driven from node: a session cookie from POST /login and, on demand, a socket. */
+export class ApiUser {
+  private constructor(
+    readonly baseUrl: string,
+    readonly cookie: string,
+    readonly uid: string,
+  ) {}
+
+  static async signIn(baseUrl: string, name: string): Promise<ApiUser> {
+    const res = await fetch(`${baseUrl}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'Content-Type': 'application/json', Origin: baseUrl },
+      body: JSON.stringify({ name }),
+    });
+    const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    if (res.status !== 303 || !cookie) throw new Error(`sign-in of ${name} failed: ${res.status}`);
+    const page = await (await fetch(`${baseUrl}/chat`, { headers: { cookie } })).text();
+    const uid = /data-uid="([^"]+)"/.exec(page)?.[1];
+    if (!uid) throw new Error('no data-uid on the chat page');
+    return new ApiUser(baseUrl, cookie, uid);
+  }
+
+  async createChat(roomName: string, uids: string[]): Promise<string> {
+    const res = await fetch(`${this.baseUrl}/chat/create_chat`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', cookie: this.cookie, Origin: this.baseUrl },
+      body: JSON.stringify({ room_name: roomName, users: uids }),
+    });
+    const body = (await res.json()) as { status: string; room_id: string };
+    if (body.status !== 'OK') throw new Error(`create_chat: ${JSON.stringify(body)}`);
+    return body.room_id;
+  }
+
+  async connect(): Promise<NodeSocket> {
+    const socket: NodeSocket = io(`${this.baseUrl}/chat`, {
+      transports: ['websocket'],
+      extraHeaders: { cookie: this.cookie },
+      reconnection: false,
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('connect_error', reject);
+    });
+    return socket;
+  }
+}
+
+/** Sends messages one after another (each waits for its acknowledgement); returns their ids. */
+export async function post(socket: NodeSocket, roomId: string, texts: string[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const msg of texts) {
+    const res = await socket.timeout(5000).emitWithAck('text', { room_id: roomId, msg });
+    if (!res.ok) throw new Error(`text refused: ${res.error}`);
+    ids.push(res.id);
+  }
+  return ids;
+}
+
+/** Every message id of a room, oldest first, paging forward through `history`. */
+export async function allIds(socket: NodeSocket, roomId: string): Promise<string[]> {
+  const ids: string[] = [];
+  let after = '0-0';
+  for (let page = 0; page < 100; page++) {
+    const res = await socket.timeout(5000).emitWithAck('history', { room_id: roomId, after, limit: 100 });
+    if (!res.ok) throw new Error(`history refused: ${res.error}`);
+    const messages = res.messages as { id: string }[];
+    ids.push(...messages.map((m) => m.id));
+    if (messages.length < 100) break;
+    after = messages[messages.length - 1]!.id;
+  }
+  return ids;
+}
