@@ -4,26 +4,21 @@
  * app's CSP without a single violation.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { NEEDS_EMULATOR, signUp, startFirebaseServer, uniqueEmail, type TestServer } from './helpers.js';
+import {
+  NEEDS_EMULATOR,
+  profileSeenBy,
+  sessionFor,
+  signUp,
+  startFirebaseServer,
+  uniqueEmail,
+  type FirebaseTestServer as TestServer,
+} from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const skip = NEEDS_EMULATOR || (existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`);
-
-/** `npm test -- firebase` may run without the build stage: bundle the login script if stale. */
-function ensureLoginBundle(): void {
-  const bundle = path.join(root, 'public/build/login.js');
-  const source = path.join(root, 'src/client/login.ts');
-  if (!existsSync(bundle) || statSync(bundle).mtimeMs < statSync(source).mtimeMs) {
-    execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs'), 'client'], { cwd: root, stdio: 'ignore' });
-  }
-}
 
 describe('firebase: sign-in page in Chromium', { skip }, () => {
   let server: TestServer;
@@ -31,7 +26,6 @@ describe('firebase: sign-in page in Chromium', { skip }, () => {
   const problems: string[] = [];
 
   before(async () => {
-    ensureLoginBundle();
     server = await startFirebaseServer();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -49,6 +43,11 @@ describe('firebase: sign-in page in Chromium', { skip }, () => {
     await browser?.close();
     await server?.stop();
   });
+
+  async function getUsers(cookie: string): Promise<Record<string, { name: string }>> {
+    const res = await fetch(`${server.url}/chat/get_users`, { headers: { cookie } });
+    return (await res.json()) as Record<string, { name: string }>;
+  }
 
   async function loginPage(): Promise<Page> {
     const context = await browser.newContext();
@@ -77,9 +76,10 @@ describe('firebase: sign-in page in Chromium', { skip }, () => {
     assert.ok(session, 'the server set the session cookie');
     assert.equal(session.httpOnly, true);
     assert.equal(session.sameSite, 'Lax');
-    const users = await server.store.listUsers();
+    const observer = await sessionFor(server.url, await signUp('Observer'));
+    const seen = await getUsers(observer);
     assert.ok(
-      users.some((u) => u.name === 'Hedy Lamarr'),
+      Object.values(seen).some((u) => u.name === 'Hedy Lamarr'),
       'the profile carries the name given at sign-up',
     );
     // The SDK kept nothing: the only credential is the httpOnly cookie.
@@ -98,7 +98,12 @@ describe('firebase: sign-in page in Chromium', { skip }, () => {
     await page.getByTestId('signin-password').fill(user.password);
     await page.getByTestId('signin-submit').click();
     await page.waitForURL(`${server.url}/chat`, { timeout: 15_000 });
-    assert.equal((await server.store.getUser(user.uid))?.name, 'Annie Easley');
+    const observer = await sessionFor(server.url, await signUp('Observer'));
+    assert.deepEqual(await profileSeenBy(server.url, observer, user.uid), {
+      name: 'Annie Easley',
+      course: '',
+      picture: '',
+    });
     await page.context().close();
   });
 

@@ -1,17 +1,16 @@
 /**
  * Shared by the Firebase suites, which run inside `firebase emulators:exec` (npm test --
- * firebase): users are made through the Auth emulator's REST API, servers are the real chat
- * server with AUTH=firebase, and forged tokens are built here by hand.
+ * firebase): users are made through the Auth emulator's REST API, servers are real chat nodes
+ * (`node dist/main.js`) with AUTH=firebase, and forged tokens are built here by hand.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { getApps, initializeApp } from 'firebase-admin/app';
 import { getAuth, type Auth } from 'firebase-admin/auth';
 import { io, type Socket } from 'socket.io-client';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { createChatServer } from '../../src/server.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/shared/events.js';
-import type { ChatStore } from '../../src/store/types.js';
+import { root, startServer, type TestServer } from '../helpers/server.js';
 
 export const EMULATOR_HOST = process.env.FIREBASE_AUTH_EMULATOR_HOST ?? '';
 export const PROJECT_ID = 'demo-chat';
@@ -22,24 +21,28 @@ export const NEEDS_EMULATOR: string | false = EMULATOR_HOST
 
 const IDENTITY = () => `http://${EMULATOR_HOST}/identitytoolkit.googleapis.com/v1`;
 
-export interface TestServer {
-  url: string;
-  store: ChatStore;
-  stop(): Promise<void>;
+let built = false;
+/** `npm test -- firebase` may run without the build stage: build dist/ and the bundles if stale. */
+function ensureBuilt(): void {
+  if (built) return;
+  execFileSync(process.execPath, [path.join(root, 'scripts/ensure-build.mjs')], { cwd: root, stdio: 'ignore' });
+  built = true;
 }
 
-export async function startFirebaseServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-    AUTH: 'firebase',
-    FIREBASE_PROJECT_ID: PROJECT_ID,
-    FIREBASE_AUTH_EMULATOR_HOST: EMULATOR_HOST,
-    ...env,
+export type FirebaseTestServer = Pick<TestServer, 'url' | 'stop' | 'output'>;
+
+/** A real `node dist/main.js` with AUTH=firebase against the emulator (in-process store). */
+export async function startFirebaseServer(env: Record<string, string> = {}): Promise<FirebaseTestServer> {
+  ensureBuilt();
+  return startServer({
+    env: {
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      AUTH: 'firebase',
+      FIREBASE_PROJECT_ID: PROJECT_ID,
+      FIREBASE_AUTH_EMULATOR_HOST: EMULATOR_HOST,
+      ...env,
+    },
   });
-  const server = await createChatServer(config, createLogger(config.logLevel));
-  const port = await server.listen(0);
-  return { url: `http://127.0.0.1:${port}`, store: server.store, stop: () => server.shutdown('test over') };
 }
 
 /** The admin SDK as an operator would use it (its own app, same project). */
@@ -156,3 +159,10 @@ export function connectSocket(url: string, cookie: string): Promise<{ socket: Cl
 
 /** Sessions are revoked by the second: a revocation in the sign-in's own second would not count. */
 export const nextSecond = (): Promise<void> => new Promise((r) => setTimeout(r, 1100));
+
+/** A user's profile as another signed-in user sees it (GET /chat/get_users). */
+export async function profileSeenBy(url: string, cookie: string, uid: string): Promise<unknown> {
+  const res = await getPage(url, '/chat/get_users', cookie);
+  if (res.status !== 200) throw new Error(`get_users: ${res.status}`);
+  return ((await res.json()) as Record<string, unknown>)[uid];
+}

@@ -18,7 +18,7 @@ import {
   signUp,
   startFirebaseServer,
   type ClientSocket,
-  type TestServer,
+  type FirebaseTestServer as TestServer,
 } from './helpers.js';
 
 async function openSocket(url: string, cookie: string): Promise<ClientSocket> {
