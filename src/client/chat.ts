@@ -150,13 +150,16 @@ function adoptOrphans(view: RoomView): void {
 
 /** Everything after the newest message shown, page by page, until a short page says it is all. */
 async function catchUp(view: RoomView): Promise<void> {
-  let after = view.lastId() ?? '0-0';
+  let after = view.resumeAfter ?? view.lastId() ?? '0-0';
   for (let page = 0; page < CATCH_UP_PAGES; page++) {
     const res = await request('history', { room_id: view.roomId, after, limit: LIMITS.historyMax });
     if (!res.ok) throw new Error(res.error);
     rooms.noteNew(view, view.addMessages(res.messages));
     const last = res.messages[res.messages.length - 1];
-    if (!last || res.messages.length < LIMITS.historyMax) return;
+    if (!last || res.messages.length < LIMITS.historyMax) {
+      view.resumeAfter = undefined;
+      return;
+    }
     after = last.id;
   }
 }
@@ -186,6 +189,8 @@ socket.on('connect', () => {
 });
 socket.on('disconnect', (why) => {
   banner.hidden = false;
+  // Keeps an earlier mark if the last catch-up did not finish.
+  for (const view of rooms.all()) view.resumeAfter ??= view.lastId();
   // The server closed this socket on purpose (e.g. signed out elsewhere): try once more by hand.
   if (why === 'io server disconnect') socket.connect();
 });

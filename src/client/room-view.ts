@@ -17,6 +17,12 @@ export class RoomView {
   readonly input: HTMLInputElement;
   unread = 0;
   loadingOlder = false;
+  /**
+   * Everything up to this id is known to be shown: the newest id when the page was rendered or
+   * the connection dropped. Catch-up starts here, not at the newest id shown, because an own
+   * message sent across a reconnect is acknowledged with an id newer than the ones missed.
+   */
+  resumeAfter: string | undefined;
   private readonly typists = new Map<string, { name: string; timer: number }>();
 
   constructor(
@@ -29,6 +35,7 @@ export class RoomView {
     this.scroller = pane.querySelector<HTMLElement>('[data-testid="msg-scroll"]')!;
     this.input = pane.querySelector<HTMLInputElement>('[data-testid="msg-input"]')!;
     localizeTimes(pane);
+    this.resumeAfter = this.lastId();
   }
 
   get roomName(): string {

@@ -95,6 +95,9 @@ describe('chat page', { skip: browserSkip }, () => {
     await screenshot(ann.page, 'chat-unread');
     await ann.open(roomId);
     await badge.waitFor({ state: 'hidden' });
+    // One pane at a time.
+    assert.equal(await ann.pane(other).isVisible(), false);
+    assert.equal(await ann.page.locator('[data-testid="pane"]:visible').count(), 1);
     await screenshot(ann.page, 'chat-live-ann');
     await screenshot(bob.page, 'chat-live-bob');
 
@@ -102,8 +105,10 @@ describe('chat page', { skip: browserSkip }, () => {
     await ann.conv(roomId).focus();
     await ann.page.keyboard.press('ArrowDown');
     assert.equal(await ann.pane(other).isVisible(), true);
+    assert.equal(await ann.pane(roomId).isVisible(), false);
     await ann.page.keyboard.press('ArrowUp');
     assert.equal(await ann.pane(roomId).isVisible(), true);
+    assert.equal(await ann.pane(other).isVisible(), false);
 
     // After a reload the server renders the same messages.
     await bob.reload();
