@@ -23,10 +23,13 @@ export function isRecentSignIn(authTimeS: number, nowMs: number = Date.now()): b
   return Number.isFinite(authTimeS) && nowMs / 1000 - authTimeS <= RECENT_SIGN_IN_S;
 }
 
-function adminApp(settings: FirebaseSettings, logger: Logger): App {
-  if (settings.emulatorHost !== null && process.env.FIREBASE_AUTH_EMULATOR_HOST !== settings.emulatorHost) {
-    // firebase-admin only looks at the process environment; the configuration may come from elsewhere.
-    process.env.FIREBASE_AUTH_EMULATOR_HOST = settings.emulatorHost;
+function adminApp(settings: FirebaseSettings, production: boolean, logger: Logger): App {
+  // firebase-admin only looks at the process environment; the parsed configuration decides.
+  if (settings.emulatorHost !== null) process.env.FIREBASE_AUTH_EMULATOR_HOST = settings.emulatorHost;
+  else delete process.env.FIREBASE_AUTH_EMULATOR_HOST;
+  if (settings.emulatorHost !== null && production) {
+    // The emulator's tokens are unsigned and firebase-admin accepts them: anyone could sign in.
+    logger.warn({ emulator: settings.emulatorHost }, 'firebase auth: the Auth emulator is configured in production');
   }
   const existing = getApps().find((a) => a.name === APP_NAME);
   if (existing) {
@@ -61,8 +64,12 @@ const isAuthError = (err: unknown): boolean => {
   return typeof code === 'string' && code.startsWith('auth/');
 };
 
-export function createFirebaseSessions(settings: FirebaseSettings, logger: Logger): FirebaseSessions {
-  const auth: Auth = getAuth(adminApp(settings, logger));
+export function createFirebaseSessions(
+  settings: FirebaseSettings,
+  production: boolean,
+  logger: Logger,
+): FirebaseSessions {
+  const auth: Auth = getAuth(adminApp(settings, production, logger));
 
   return {
     async exchange(idToken) {

@@ -34,7 +34,7 @@ export function createFirebaseAuth({ config, store, logger }: FirebaseAuthDeps):
   const settings = config.firebase;
   if (config.auth !== 'firebase' || settings === null) throw new Error('createFirebaseAuth needs AUTH=firebase');
   const log = logger.child({ component: 'firebase-auth' });
-  const fb = createFirebaseSessions(settings, log);
+  const fb = createFirebaseSessions(settings, config.production, log);
 
   const cookieOptions = {
     httpOnly: true,
