@@ -89,8 +89,22 @@ async function send(view: RoomView, text: string): Promise<void> {
   const el = view.addPending(text);
   try {
     const res = await request('text', { room_id: view.roomId, msg: text });
-    if (res.ok) view.settle(el, res.id, res.time);
-    else view.fail(el, res.error);
+    if (!res.ok) view.fail(el, res.error);
+    else if (!el.dataset.msgId) view.settle(el, res.id, res.time);
+    else if (el.dataset.msgId !== res.id) {
+      // The copy was taken over by another tab's message with the same text: show ours as well.
+      const m: Message = {
+        id: res.id,
+        room_id: view.roomId,
+        uid: me.uid,
+        name: me.name,
+        picture: me.picture,
+        msg: text,
+        time: res.time,
+        type: 'user',
+      };
+      view.addMessages([m]);
+    }
   } catch (err) {
     view.fail(el, reason(err));
   }
@@ -210,7 +224,10 @@ socket.on('internal_msg', (m) => {
     orphans.set(m.room_id, list);
     return;
   }
-  if (m.uid === me.uid) view.dropFailedCopy(m.msg);
+  if (m.uid === me.uid && !view.has(m.id)) {
+    view.dropFailedCopy(m.msg);
+    if (view.adoptPending(m)) return;
+  }
   rooms.noteNew(view, view.addMessages([m]));
 });
 socket.on('status', (s) => {

@@ -151,6 +151,20 @@ export class RoomView {
     this.updatePreview();
   }
 
+  /**
+   * An own message came back through internal_msg before its acknowledgement: it takes over the
+   * oldest pending copy with the same text, so the message never shows twice.
+   */
+  adoptPending(m: Message): boolean {
+    for (const el of this.list.querySelectorAll<HTMLElement>('[data-state="sending"]')) {
+      if (el.querySelector('[data-testid="msg-text"]')?.textContent === m.msg) {
+        this.settle(el, m.id, m.time);
+        return true;
+      }
+    }
+    return false;
+  }
+
   fail(el: HTMLElement, reason: string): void {
     el.dataset.state = 'failed';
     const status = el.querySelector<HTMLElement>('[data-testid="msg-status"]')!;

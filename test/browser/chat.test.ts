@@ -68,6 +68,17 @@ describe('chat page', { skip: browserSkip }, () => {
     assert.equal(await theirs.getByTestId('msg-name').textContent(), `Ann ${run}`);
     assert.equal(await theirs.getByTestId('msg-time').getAttribute('data-local'), '1');
 
+    // A burst: every message once on both pages, in the order sent, whether each one's
+    // internal_msg came before or after its acknowledgement.
+    const burst = ['quick 1', 'quick 2', 'quick 3', 'quick 4', 'quick 5'];
+    for (const t of burst) await ann.send(roomId, t);
+    await ann.page.waitForFunction(() => document.querySelectorAll('[data-state="sending"]').length === 0);
+    await bob.msg(roomId, 'quick 5').waitFor();
+    for (const p of [ann, bob]) {
+      const texts = (await p.texts(roomId)).filter((t) => t.startsWith('quick '));
+      assert.deepEqual(texts, burst);
+    }
+
     // Typing: Bob types, Ann sees "… is typing".
     await bob.pane(roomId).getByTestId('msg-input').pressSequentially('Hi', { delay: 20 });
     await ann
