@@ -187,7 +187,8 @@ export class RoomView {
     if (!last) return;
     const text = last.querySelector('[data-testid="msg-text"]')?.textContent ?? '';
     const name = last.querySelector('[data-testid="msg-name"]')?.textContent;
-    const who = last.dataset.kind === 'own' ? 'You' : name;
+    // As the server renders it (conv macro): "<name>: <text>", notices without a name.
+    const who = last.dataset.kind === 'own' ? this.me.name : name;
     this.conv.querySelector('[data-testid="conv-last"]')!.textContent = who ? `${who}: ${text}` : text;
   }
 

@@ -286,6 +286,15 @@ describe('a refused message', { skip: browserSkip }, () => {
     assert.equal((await page.messageIds(roomId)).length >= 2, true);
     await screenshot(page.page, 'message-refused');
     assert.deepEqual(await page.cspViolations(), []);
+
+    // Signing out is a same-origin form POST; back at the form, bad input is explained.
+    await page.page.getByTestId('logout').click();
+    await page.page.waitForURL(`${server.url}/login`);
+    await page.page.getByTestId('login-name').fill('   ');
+    await page.page.getByTestId('login-submit').click();
+    await page.page.getByTestId('login-error').waitFor();
+    await screenshot(page.page, 'login-error');
+    assert.deepEqual(await page.cspViolations(), []);
     await page.close();
   });
 });
