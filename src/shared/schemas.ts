@@ -26,7 +26,12 @@ export const historyPayload = z.looseObject({
   room_id: roomIdSchema,
   before: messageIdSchema.optional(),
   after: messageIdSchema.optional(),
-  limit: z.number().int().positive().optional(),
+  // Not z.int(): it refuses integers past 2^53, which the contract counts as 100 like any larger value.
+  limit: z
+    .number()
+    .positive()
+    .refine((n) => Number.isInteger(n))
+    .optional(),
 });
 
 /** Trimmed message text, or null when the contract calls it invalid. */
