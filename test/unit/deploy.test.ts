@@ -185,6 +185,70 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('the deployed settings sign users in behind their proxies', () => {
+  // The app's environment from docker-compose.yml and app.yaml, with the secret they get from outside.
+  const composeEnv = obj(obj(obj(parseYaml(read('docker-compose.yml')), 'c').services, 's').app, 'app')
+    .environment as Obj;
+  const appEnv = obj(obj(parseYaml(read('app.yaml')), 'a').env_variables, 'env');
+  const secret = 'c'.repeat(64);
+  // Compose's interpolation of `${NAME:-default}` and `${NAME:?error}`, given only the secret.
+  const given: Record<string, string> = { SESSION_SECRET: secret };
+  const interpolate = (v: string): string =>
+    v.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_, name: string, op?: string, rest?: string) => {
+      if (given[name] !== undefined) return given[name];
+      assert.notEqual(op, '?', `${name} is required by the compose file`);
+      return op === '-' ? (rest ?? '') : '';
+    });
+  const envOf = (e: Obj): Record<string, string> => ({
+    ...Object.fromEntries(Object.entries(e).map(([k, v]) => [k, interpolate(String(v))])),
+    SESSION_SECRET: secret,
+    // The in-process store: the cookie does not depend on it, and no Redis is needed here.
+    REDIS_URL: '',
+    AUTH: 'dev',
+  });
+  const signIn = async (url: string, proto: string): Promise<string> => {
+    const res = await fetch(`${url}/login`, {
+      method: 'POST',
+      // The browser's origin is the public one, with the scheme the proxy reports.
+      headers: { 'content-type': 'application/json', 'x-forwarded-proto': proto, origin: url.replace(/^http/, proto) },
+      body: JSON.stringify({ name: 'deploy-check' }),
+      redirect: 'manual',
+    });
+    assert.equal(res.status, 303);
+    return res.headers.get('set-cookie') ?? '';
+  };
+  let composeNode: TestServer | undefined;
+  let appEngineNode: TestServer | undefined;
+  before(async () => {
+    composeNode = await startServer({ env: envOf(composeEnv) });
+    appEngineNode = await startServer({ env: envOf(appEnv) });
+  });
+  after(async () => {
+    await Promise.all([composeNode?.stop(), appEngineNode?.stop()]);
+  });
+
+  // TODO until src/auth/session.ts sets the cookie's `secure` from the request (express-session's
+  // 'auto' with trust proxy) instead of from NODE_ENV: today production never sets it over http.
+  const sessionSecureFromRequest = /secure:\s*'auto'/.test(read('src/auth/session.ts'));
+  const todo = sessionSecureFromRequest ? false : "src/auth/session.ts: cookie secure: 'auto' (lead)";
+  test(
+    'compose: HAProxy forwards plain http (X-Forwarded-Proto: http) and the session cookie is still set',
+    { todo },
+    async () => {
+      const cfg = read('config/haproxy.cfg');
+      assert.match(cfg, /http-request set-header X-Forwarded-Proto http/);
+      const cookie = await signIn(composeNode!.url, 'http');
+      assert.match(cookie, /^connect\.sid=/, 'docker compose up at http://localhost:8080 must be able to sign in');
+    },
+  );
+
+  test('App Engine: behind HTTPS (X-Forwarded-Proto: https) the session cookie is Secure', async () => {
+    const cookie = await signIn(appEngineNode!.url, 'https');
+    assert.match(cookie, /^connect\.sid=/);
+    assert.match(cookie, /;\s*Secure/i);
+  });
+});
+
 describe('Dockerfile', () => {
   const ins = parseDockerfile(read('Dockerfile'));
   const stages: { name: string; from: string; ins: Instruction[] }[] = [];
