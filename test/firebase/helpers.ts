@@ -31,12 +31,12 @@ function ensureBuilt(): void {
 
 export type FirebaseTestServer = Pick<TestServer, 'url' | 'stop' | 'output'>;
 
-/** A real `node dist/main.js` with AUTH=firebase against the emulator (in-process store). */
+/** A real `node dist/main.js` with AUTH=firebase against the emulator (in-process store); it logs at
+ * info whatever LOG_LEVEL says, as startServer reads the port from the "listening" line. */
 export async function startFirebaseServer(env: Record<string, string> = {}): Promise<FirebaseTestServer> {
   ensureBuilt();
   return startServer({
     env: {
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
       AUTH: 'firebase',
       FIREBASE_PROJECT_ID: PROJECT_ID,
       FIREBASE_AUTH_EMULATOR_HOST: EMULATOR_HOST,
