@@ -42,6 +42,9 @@ export interface Config {
   maxSocketsPerUser: number;
   /** Socket.IO maxHttpBufferSize: the largest accepted packet, in bytes. */
   maxPayloadBytes: number;
+  /** A client must send a request's headers within this time, and the whole request within the next (slowloris). */
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
   /** Express `trust proxy` (App Engine's load balancer sets X-Forwarded-*). */
   trustProxy: boolean | number | string;
   logLevel: string;
@@ -160,10 +163,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     storeTimeoutMs: int('STORE_TIMEOUT_MS', 3000, 50, 60_000),
     maxSocketsPerUser: int('MAX_SOCKETS_PER_USER', 20, 1, 10_000),
     maxPayloadBytes: int('MAX_PAYLOAD_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
+    httpHeadersTimeoutMs: int('HTTP_HEADERS_TIMEOUT_MS', 20_000, 1000, 600_000),
+    httpRequestTimeoutMs: int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
     trustProxy,
     logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     allowedOrigins,
   };
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs)
+    problems.push('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }

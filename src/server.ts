@@ -83,12 +83,13 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
       else if (sessionId) late.sockets?.notify.disconnect(sessionChannel(sessionId));
     },
   });
-  const httpServer = createServer(app);
-  // Slow clients must not hold connections forever (slowloris).
-  httpServer.headersTimeout = 20_000;
-  httpServer.requestTimeout = 30_000;
+  // Slow clients must not hold connections forever (slowloris). Node checks these timeouts every
+  // connectionsCheckingInterval (30 s by default, which would stretch a 20 s bound to 50 s).
+  const httpServer = createServer({ connectionsCheckingInterval: 1000 }, app);
+  httpServer.headersTimeout = config.httpHeadersTimeoutMs;
+  httpServer.requestTimeout = config.httpRequestTimeoutMs;
   httpServer.keepAliveTimeout = 65_000; // above common load balancers' idle timeouts
-  late.sockets = createSocketServer(httpServer, { config, logger, store, auth, session, adapterClients, drain });
+  late.sockets = createSocketServer(httpServer, { config, logger, store, auth, session, adapterClients, redis, drain });
   const { io } = late.sockets;
 
   let shuttingDown: Promise<void> | null = null;

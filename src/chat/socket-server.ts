@@ -14,12 +14,14 @@ import type { Logger } from '../logger.js';
 import { CHAT_NAMESPACE, userChannel } from '../shared/events.js';
 import type { ClientToServerEvents } from '../shared/events.js';
 import { ERRORS } from '../shared/limits.js';
+import { createKeys } from '../store/keys.js';
 import type { ChatStore } from '../store/types.js';
 import { isSameOrigin } from '../http/set-up-security.js';
 import { SocketQueue, type Drain } from './handler.js';
 import { createMessageHandlers } from './message-handlers.js';
 import { createNotifier, sessionChannel, type Notifier } from './notify.js';
 import { createRoomHandlers } from './room-handlers.js';
+import { createSocketLimiter, HEARTBEAT_MS } from './socket-limit.js';
 import type { ChatNamespace, ChatServerIO, ChatSocket } from './types.js';
 
 export interface SocketDeps {
@@ -30,6 +32,8 @@ export interface SocketDeps {
   session: RequestHandler;
   /** Publisher and subscriber for the Redis adapter; null on the in-process store. */
   adapterClients: { pub: Redis; sub: Redis } | null;
+  /** The store's client, for the per-user socket cap across nodes; null on the in-process store. */
+  redis: Redis | null;
   drain: Drain;
 }
 
@@ -73,14 +77,21 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
   const nsp: ChatNamespace = io.of(CHAT_NAMESPACE);
   const notify = createNotifier(nsp);
   if (deps.adapterClients) resyncAfterSubscriberLoss(deps.adapterClients.sub, nsp, logger);
-  const socketsPerUser = new Map<string, number>();
+  const keys = createKeys(config.redisPrefix);
+  const limiter = createSocketLimiter({
+    max: config.maxSocketsPerUser,
+    redis: deps.redis,
+    key: (uid) => keys.userSockets(uid),
+    logger,
+  });
+  const heartbeat = setInterval(() => void limiter.renew(openSocketsByUser(nsp)), HEARTBEAT_MS).unref();
+  httpServer.once('close', () => clearInterval(heartbeat));
 
   nsp.use(async (socket, next) => {
     try {
       const user = await auth.authenticate(socket.request);
       if (!user) return next(new Error(ERRORS.unauthorized));
-      if ((socketsPerUser.get(user.uid) ?? 0) >= config.maxSocketsPerUser)
-        return next(new Error('too many connections'));
+      if (!(await limiter.acquire(user.uid, socket.id))) return next(new Error('too many connections'));
       socket.data = { uid: user.uid, name: user.name, picture: user.picture };
       next();
     } catch (err) {
@@ -98,7 +109,6 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
 
   nsp.on('connection', (socket) => {
     const { uid } = socket.data;
-    socketsPerUser.set(uid, (socketsPerUser.get(uid) ?? 0) + 1);
     const sessionId = (socket.request as IncomingMessage & { session?: Session }).session?.id;
     void socket.join(sessionId ? [userChannel(uid), sessionChannel(sessionId)] : [userChannel(uid)]);
     const queue = new SocketQueue(logger.child({ uid, socket: socket.id }), deps.drain);
@@ -108,11 +118,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
         queue.run(event, ack, () => handle(socket, payload) as Promise<{ ok: true }>);
       });
     }
-    socket.on('disconnect', () => {
-      const left = (socketsPerUser.get(uid) ?? 1) - 1;
-      if (left <= 0) socketsPerUser.delete(uid);
-      else socketsPerUser.set(uid, left);
-    });
+    socket.on('disconnect', () => void limiter.release(uid, socket.id));
   });
 
   return { io, nsp, notify };
@@ -134,4 +140,13 @@ function resyncAfterSubscriberLoss(sub: Redis, nsp: ChatNamespace, logger: Logge
     }
     wasReady = true;
   });
+}
+
+function openSocketsByUser(nsp: ChatNamespace): Map<string, string[]> {
+  const open = new Map<string, string[]>();
+  for (const socket of nsp.sockets.values()) {
+    const uid = socket.data.uid;
+    open.set(uid, [...(open.get(uid) ?? []), socket.id]);
+  }
+  return open;
 }

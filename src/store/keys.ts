@@ -14,6 +14,8 @@ export interface Keys {
   userRoomCounter(uid: string): string;
   /** Sorted set uid → rate-limit log of the user's recent `text` timestamps. */
   rateLimit(uid: string): string;
+  /** Sorted set socket id → lease end (ms): the user's open sockets on every node (socket cap). */
+  userSockets(uid: string): string;
   /** Set of member uids of one room. */
   roomMembers(roomId: string): string;
   /** String: the room's name. */
@@ -33,6 +35,7 @@ export function createKeys(prefix: string): Keys {
     userRandom: (uid) => `${prefix}user:${uid}:random`,
     userRoomCounter: (uid) => `${prefix}user:${uid}:room_counter`,
     rateLimit: (uid) => `${prefix}user:${uid}:rate`,
+    userSockets: (uid) => `${prefix}user:${uid}:sockets`,
     roomMembers: (roomId) => `${prefix}room:{${roomId}}:members`,
     roomName: (roomId) => `${prefix}room:{${roomId}}:name`,
     roomMessages: (roomId) => `${prefix}room:{${roomId}}:messages`,

@@ -14,6 +14,7 @@ function allKeys(keys: Keys): Record<string, string> {
     out[`userRandom:${uid}`] = keys.userRandom(uid);
     out[`userRoomCounter:${uid}`] = keys.userRoomCounter(uid);
     out[`rateLimit:${uid}`] = keys.rateLimit(uid);
+    out[`userSockets:${uid}`] = keys.userSockets(uid);
   }
   for (const room of ['alice_0', 'Random_3']) {
     out[`roomMembers:${room}`] = keys.roomMembers(room);

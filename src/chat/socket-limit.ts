@@ -1,0 +1,94 @@
+/**
+ * The cap on open sockets per user (MAX_SOCKETS_PER_USER), held across every node. With Redis,
+ * each open socket is a member of one sorted set per user, scored by when its lease ends (Redis
+ * time, so node clocks do not matter); claiming a slot is one Lua script, so two nodes cannot
+ * both take the last one. Nodes renew their sockets' leases on a heartbeat, so the sockets of a
+ * node that dies without closing them (SIGKILL) stop counting after LEASE_MS.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+
+export interface SocketLimiter {
+  /** Takes a slot for the socket; false when the user already has `max` sockets open. */
+  acquire(uid: string, socketId: string): Promise<boolean>;
+  release(uid: string, socketId: string): Promise<void>;
+  /** Renews the leases of this node's open sockets (Redis); `open` lists them by user. */
+  renew(open: Map<string, string[]>): Promise<void>;
+}
+
+export const LEASE_MS = 60_000;
+export const HEARTBEAT_MS = LEASE_MS / 3;
+
+/** KEYS: the user's socket set. ARGV: socket id, lease ms, max. */
+const ACQUIRE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+/** KEYS: the user's socket set. ARGV: lease ms, socket ids... (only those still listed). */
+const RENEW = `
+local t = redis.call('TIME')
+local until_ = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', until_, ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+`;
+
+type Scripts = {
+  chatSocketAcquire(key: string, id: string, lease: number, max: number): Promise<number>;
+  chatSocketRenew(key: string, lease: number, ...ids: string[]): Promise<number>;
+};
+
+export function createSocketLimiter(opts: {
+  max: number;
+  redis: Redis | null;
+  key: (uid: string) => string;
+  logger: Logger;
+}): SocketLimiter {
+  const { max, redis, key, logger } = opts;
+  if (!redis) {
+    const open = new Map<string, Set<string>>();
+    return {
+      async acquire(uid, socketId) {
+        const set = open.get(uid) ?? new Set<string>();
+        if (!set.has(socketId) && set.size >= max) return false;
+        open.set(uid, set.add(socketId));
+        return true;
+      },
+      async release(uid, socketId) {
+        const set = open.get(uid);
+        set?.delete(socketId);
+        if (set?.size === 0) open.delete(uid);
+      },
+      async renew() {},
+    };
+  }
+  redis.defineCommand('chatSocketAcquire', { numberOfKeys: 1, lua: ACQUIRE });
+  redis.defineCommand('chatSocketRenew', { numberOfKeys: 1, lua: RENEW });
+  const cmd = redis as unknown as Scripts;
+  return {
+    async acquire(uid, socketId) {
+      return (await cmd.chatSocketAcquire(key(uid), socketId, LEASE_MS, max)) === 1;
+    },
+    async release(uid, socketId) {
+      // A lost release is not lost for long: the lease lapses by itself.
+      await redis.zrem(key(uid), socketId).catch((err: unknown) => logger.warn({ err, uid }, 'socket release failed'));
+    },
+    async renew(open) {
+      await Promise.all(
+        [...open].map(([uid, ids]) =>
+          cmd.chatSocketRenew(key(uid), LEASE_MS, ...ids).catch((err: unknown) => {
+            logger.warn({ err, uid }, 'socket lease renewal failed');
+          }),
+        ),
+      );
+    },
+  };
+}
