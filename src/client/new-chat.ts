@@ -65,8 +65,19 @@ export function setupNewChat(onCreated: (room: RoomRef) => void): void {
     }
   };
 
+  // Bootstrap ignores hide() while the dialog is still fading in: remember when it is fully shown.
+  let shown = false;
+  const close = (): void => {
+    const instance = window.bootstrap?.Modal.getOrCreateInstance(modal);
+    if (shown) instance?.hide();
+    else modal.addEventListener('shown.bs.modal', () => instance?.hide(), { once: true });
+  };
   modal.addEventListener('show.bs.modal', () => void load());
-  modal.addEventListener('shown.bs.modal', () => nameInput.focus());
+  modal.addEventListener('shown.bs.modal', () => {
+    shown = true;
+    nameInput.focus();
+  });
+  modal.addEventListener('hide.bs.modal', () => (shown = false));
   search.addEventListener('input', filter);
 
   form.addEventListener('submit', (e) => {
@@ -94,7 +105,7 @@ export function setupNewChat(onCreated: (room: RoomRef) => void): void {
             body && body.status === 'ERROR' ? body.error : `could not create the chat (HTTP ${res.status})`,
           );
         }
-        window.bootstrap?.Modal.getOrCreateInstance(modal).hide();
+        close();
         form.reset();
         onCreated({ room_id: body.room_id, room_name: body.room_name });
       } catch (err) {

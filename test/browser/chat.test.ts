@@ -225,7 +225,7 @@ describe('chat page', { skip: browserSkip }, () => {
       assert.equal(await p.page.locator('[data-testid="panes"] script').count(), 0);
     }
     // The dialog lists the name as text too.
-    await victim.page.getByTestId('new-chat').click();
+    await victim.openNewChat();
     await victim.page
       .getByTestId('user-name')
       .filter({ hasText: `${XSS_IMG}${run}` })

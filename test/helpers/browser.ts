@@ -171,11 +171,16 @@ export class ChatPage {
     return id;
   }
 
+  /** Opens the "New chat" dialog and waits until it has finished opening (focus in the name). */
+  async openNewChat(): Promise<Locator> {
+    await this.page.getByTestId('new-chat').click();
+    await this.page.waitForFunction(() => document.activeElement?.id === 'new-chat-name');
+    return this.page.getByTestId('new-chat-modal');
+  }
+
   /** Creates a group through the "New chat" dialog; resolves with the new room's id. */
   async createChat(roomName: string, memberNames: string[], shot?: string): Promise<string> {
-    await this.page.getByTestId('new-chat').click();
-    const modal = this.page.getByTestId('new-chat-modal');
-    await modal.waitFor({ state: 'visible' });
+    const modal = await this.openNewChat();
     await modal.getByTestId('new-chat-name').fill(roomName);
     for (const name of memberNames) {
       await modal.getByTestId('new-chat-search').fill(name);
