@@ -122,7 +122,8 @@ for (const stage of stages) {
           'demo-chat',
           `${process.execPath} ${nodeTest(list).join(' ')}`,
         ],
-        testEnv,
+        // CI set for the CLI keeps it from fetching its message of the day (no network here).
+        { ...testEnv, CI: '1' },
       );
       break;
     }
