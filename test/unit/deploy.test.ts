@@ -472,6 +472,18 @@ describe('app.yaml (App Engine flexible)', () => {
         assert.deepEqual(await res.json(), { status: 'ok' });
       }
     });
+    test("the image's HEALTHCHECK command passes against it and fails where nothing answers", async () => {
+      const hc = parseDockerfile(read('Dockerfile')).find((i) => i.op === 'HEALTHCHECK')!;
+      const argv = JSON.parse(hc.args.slice(hc.args.indexOf('CMD') + 3).trim()) as string[];
+      assert.equal(argv[0], 'node');
+      const runCheck = (port: number): Promise<number | null> =>
+        new Promise((resolve) => {
+          const p = spawn(process.execPath, argv.slice(1), { env: { ...process.env, PORT: String(port) } });
+          p.once('exit', (code) => resolve(code));
+        });
+      assert.equal(await runCheck(server!.port), 0);
+      assert.equal(await runCheck(await freePort()), 1);
+    });
   });
 });
 
