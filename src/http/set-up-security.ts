@@ -36,6 +36,9 @@ export function setUpWebSecurity(config: Config, extra: CspExtra = {}): Router {
       },
       // HSTS only where TLS is certain (App Engine terminates it in production).
       strictTransportSecurity: config.production,
+      // helmet's default, no-referrer, makes Chromium send `Origin: null` on our own form posts,
+      // which the origin check below would have to refuse.
+      referrerPolicy: { policy: 'same-origin' },
     }),
   );
   return router;
@@ -57,11 +60,12 @@ export function isSameOrigin(
   own: string,
   allowed: string[],
 ): boolean {
-  if (origin !== undefined && origin !== '') {
+  // `Origin: null` (opaque: privacy settings, sandboxed frames) says nothing; decide by Sec-Fetch-Site.
+  if (origin !== undefined && origin !== '' && origin !== 'null') {
     return origin === own || allowed.includes(origin);
   }
   if (fetchSite !== undefined) return fetchSite === 'same-origin' || fetchSite === 'none';
-  return true;
+  return origin !== 'null';
 }
 
 export function setUpOriginCheck(config: Config): RequestHandler {
