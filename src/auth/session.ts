@@ -27,7 +27,10 @@ export function createSessionMiddleware(config: Config, redis: Redis | null): Re
     cookie: {
       httpOnly: true,
       sameSite: 'lax',
-      secure: config.production,
+      // Production: Secure whenever the request came over HTTPS (App Engine's load balancer says
+      // so through X-Forwarded-Proto, trusted by `trust proxy`); plain HTTP (docker compose on
+      // localhost) still gets a cookie. Elsewhere never Secure (http://localhost in development).
+      secure: config.production ? 'auto' : false,
       maxAge: config.sessionMaxAgeMs,
       path: '/',
     },
