@@ -227,20 +227,12 @@ describe('the deployed settings sign users in behind their proxies', () => {
     await Promise.all([composeNode?.stop(), appEngineNode?.stop()]);
   });
 
-  // TODO until src/auth/session.ts sets the cookie's `secure` from the request (express-session's
-  // 'auto' with trust proxy) instead of from NODE_ENV: today production never sets it over http.
-  const sessionSecureFromRequest = /secure:\s*'auto'/.test(read('src/auth/session.ts'));
-  const todo = sessionSecureFromRequest ? false : "src/auth/session.ts: cookie secure: 'auto' (lead)";
-  test(
-    'compose: HAProxy forwards plain http (X-Forwarded-Proto: http) and the session cookie is still set',
-    { todo },
-    async () => {
-      const cfg = read('config/haproxy.cfg');
-      assert.match(cfg, /http-request set-header X-Forwarded-Proto http/);
-      const cookie = await signIn(composeNode!.url, 'http');
-      assert.match(cookie, /^connect\.sid=/, 'docker compose up at http://localhost:8080 must be able to sign in');
-    },
-  );
+  test('compose: HAProxy forwards plain http (X-Forwarded-Proto: http) and the session cookie is still set', async () => {
+    const cfg = read('config/haproxy.cfg');
+    assert.match(cfg, /http-request set-header X-Forwarded-Proto http/);
+    const cookie = await signIn(composeNode!.url, 'http');
+    assert.match(cookie, /^connect\.sid=/, 'docker compose up at http://localhost:8080 must be able to sign in');
+  });
 
   test('App Engine: behind HTTPS (X-Forwarded-Proto: https) the session cookie is Secure', async () => {
     const cookie = await signIn(appEngineNode!.url, 'https');
