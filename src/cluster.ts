@@ -12,7 +12,8 @@ import { createServer } from 'node:http';
 import os from 'node:os';
 import { setupMaster, setupWorker } from '@socket.io/sticky';
 import type { Server as IoServer } from 'socket.io';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError } from './config.js';
+import { exitAfterShutdown, fail, loadConfigOrExit } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { createChatServer } from './server.js';
 
@@ -21,20 +22,6 @@ const WORKER_STOP_MS = 20_000;
 /** A worker that dies is replaced, but not in a hot loop when it dies at once again. */
 const RESPAWN_DELAY_MS = 1_000;
 const READY = 'chat:worker-ready';
-
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(1);
-}
-
-function loadConfigOrExit(): Readonly<Config> {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
-    throw err;
-  }
-}
 
 /** WEB_CONCURRENCY as a worker count; problems are named like the configuration's. */
 function workerCount(env: Record<string, string | undefined>, cpus: number): number {
@@ -139,15 +126,7 @@ async function runWorker(): Promise<void> {
   // The worker serves connections the primary passes it; it never listens on a port itself.
   setupWorker(server.io as unknown as IoServer);
 
-  const stop = (reason: string): void => {
-    server.shutdown(reason).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
+  const stop = (reason: string): void => exitAfterShutdown(server, logger, reason);
   process.once('SIGTERM', () => stop('SIGTERM'));
   // Ctrl-C reaches the whole process group; the primary's SIGTERM then finds us already stopping.
   process.once('SIGINT', () => stop('SIGINT'));
