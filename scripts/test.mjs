@@ -1,7 +1,7 @@
 // `npm test`: lint, typecheck, build, then the unit, integration, browser and Firebase suites
 // (each also runnable alone: `npm test -- integration`). Suites that need a service this machine
 // lacks (Redis, Chromium) are skipped with the reason — unless CI=true, where nothing may skip.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -19,21 +19,29 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 const skippedSuites = [];
 let failedStages = [];
 
+// Streams the stage's output as it comes (CI shows progress) and keeps it to count results.
 function run(name, cmd, args, env = {}) {
   console.log(`\n=== ${name}: ${[cmd, ...args].join(' ')}`);
-  const r = spawnSync(cmd, args, {
-    cwd: root,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      process.stdout.write(d);
+      out += d.toString();
+    });
+    child.on('close', (status) => {
+      const count = (label) => Number(out.match(new RegExp(`^[ℹ#] ${label} (\\d+)$`, 'm'))?.[1] ?? 0);
+      totals.passed += count('pass');
+      totals.failed += count('fail');
+      totals.skipped += count('skipped');
+      if (status !== 0) failedStages.push(name);
+      resolve(status === 0);
+    });
   });
-  process.stdout.write(r.stdout ?? '');
-  const count = (label) => Number((r.stdout ?? '').match(new RegExp(`^[ℹ#] ${label} (\\d+)$`, 'm'))?.[1] ?? 0);
-  totals.passed += count('pass');
-  totals.failed += count('fail');
-  totals.skipped += count('skipped');
-  if (r.status !== 0) failedStages.push(name);
-  return r.status === 0;
 }
 
 function reachable(url) {
@@ -79,30 +87,30 @@ const nodeTest = (list) => ['--import', 'tsx', '--test', '--test-reporter=spec',
 for (const stage of stages) {
   switch (stage) {
     case 'lint':
-      if (run('lint', 'npx', ['eslint', '.', '--max-warnings', '0']))
-        run('format', 'npx', ['prettier', '--check', '.']);
+      if (await run('lint', 'npx', ['eslint', '.', '--max-warnings', '0']))
+        await run('format', 'npx', ['prettier', '--check', '.']);
       break;
     case 'typecheck':
-      if (run('typecheck', 'npm', ['run', '-s', 'typecheck'])) {
-        run('typecheck tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']);
+      if (await run('typecheck', 'npm', ['run', '-s', 'typecheck'])) {
+        await run('typecheck tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']);
       }
       break;
     case 'build':
-      run('build', process.execPath, ['scripts/build.mjs']);
+      await run('build', process.execPath, ['scripts/build.mjs']);
       break;
     case 'unit':
     case 'integration': {
       const list = files(stage);
       if (list.length === 0) break;
       if (!hasRedis) skip(`${stage} (Redis parts)`, `no Redis at ${redisUrl}; its tests skip themselves`);
-      run(stage, process.execPath, nodeTest(list), testEnv);
+      await run(stage, process.execPath, nodeTest(list), testEnv);
       break;
     }
     case 'browser': {
       const list = files('browser');
       if (list.length === 0) break;
       if (!hasChromium) skip('browser', `no Chromium at ${chromium} (apt-get install -y chromium)`);
-      else run('browser', process.execPath, nodeTest(list), testEnv);
+      else await run('browser', process.execPath, nodeTest(list), testEnv);
       break;
     }
     case 'firebase': {
@@ -110,7 +118,7 @@ for (const stage of stages) {
       if (list.length === 0) break;
       if (!hasChromium) skip('firebase (browser parts)', `no Chromium at ${chromium}`);
       // The Auth emulator from firebase-tools (pure Node, offline, UI disabled in firebase.json).
-      run(
+      await run(
         'firebase',
         'npx',
         [
