@@ -77,12 +77,21 @@ export class PageView {
   catchUpOverlap = 0;
   caughtUp = 0;
   pages = 0;
+  /**
+   * The newest id shown when the connection dropped. Catch-up starts here, not at lastId(): live
+   * messages that arrive after the rejoin but before the catch-up would otherwise hide the gap
+   * (the browser client keeps the same mark, `resumeAfter`).
+   */
+  resumeAfter: string | undefined;
 
   constructor(readonly roomId: string) {}
 
   attach(socket: ChatClient): void {
     const seen = new Set<string>();
     let last = '0-0';
+    socket.on('disconnect', () => {
+      this.resumeAfter ??= this.lastId();
+    });
     socket.on('internal_msg', (m) => {
       if (m.room_id !== this.roomId) return;
       if (seen.has(m.id)) this.liveDuplicates += 1;
@@ -100,9 +109,9 @@ export class PageView {
     return last;
   }
 
-  /** `history {after: lastId}` page by page until the end, as the client does on reconnect. */
+  /** `history {after}` page by page until the end, as the client does on reconnect. */
   async catchUp(socket: ChatClient): Promise<number> {
-    let after = this.lastId();
+    let after = this.resumeAfter ?? this.lastId();
     let got = 0;
     for (let page = 0; page < 1000; page++) {
       const res = await emitAck<{ messages: Message[] }>(socket, 'history', {
@@ -121,6 +130,7 @@ export class PageView {
       }
       if (res.messages.length < 100) break;
     }
+    this.resumeAfter = undefined;
     this.caughtUp += got;
     return got;
   }
