@@ -20,7 +20,7 @@ describe('fault: a client away while others chat', { skip: redisSkip, timeout: A
   const sockets: ChatClient[] = [];
 
   before(async () => {
-    const env = { RATE_LIMIT_COUNT: '1000000' };
+    const env = { RATE_LIMIT_COUNT: '1000000', HISTORY_KEEP: '100000' };
     [a, b] = await Promise.all([startServer({ redis: true, prefix, env }), startServer({ redis: true, prefix, env })]);
   });
   after(async () => {

@@ -49,7 +49,12 @@ describe('fault: Redis down for some seconds, then back', { skip: redisServerSki
   before(async () => {
     redis = await startPrivateRedis();
     const prefix = newPrefix();
-    const env = { REDIS_URL: redis.url, STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS), RATE_LIMIT_COUNT: '1000000' };
+    const env = {
+      REDIS_URL: redis.url,
+      STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS),
+      RATE_LIMIT_COUNT: '1000000',
+      HISTORY_KEEP: '100000',
+    };
     [a, b] = await Promise.all([startServer({ prefix, env }), startServer({ prefix, env })]);
     const ua = await login(a.url, 'outage-a');
     const ub = await login(b.url, 'outage-b');
