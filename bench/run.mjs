@@ -293,6 +293,11 @@ async function scenarioIdle(redis, fdLimit) {
           // Server and generator each hold one descriptor per socket; keep clear of `ulimit -n`.
           const n = Math.min(n0, fdLimit - 500);
           log(`idle: ${n} signed-in sockets`);
+          // Sign the users in first, then measure again: the connections' own share is the
+          // difference from there; the sign-ins' share (request garbage the heap keeps) is shown apart.
+          await lg.call('login', connectArgs(servers, n - have, true, 'idle'));
+          await settle();
+          const signedIn = rssBytes(server.pid);
           const connect = await lg.call('connect', connectArgs(servers, n - have, true, 'idle'));
           have = n;
           await settle();
@@ -301,12 +306,14 @@ async function scenarioIdle(redis, fdLimit) {
             sockets: connect.connected,
             requested: n0,
             rssMB: Math.round(rss / 1e5) / 10,
-            perClientKB: Math.round((rss - base) / (connect.connected - 1) / 102.4) / 10,
+            perClientKB: Math.round((rss - signedIn) / (connect.connected - 1) / 102.4) / 10,
+            withSignInKB: Math.round((rss - base) / (connect.connected - 1) / 102.4) / 10,
             connectMs: connect.ms,
             loginMsAvg: connect.loginMsAvg,
             errors: connect.errors,
           });
-          log(`  RSS ${out.points.at(-1).rssMB} MB, ${out.points.at(-1).perClientKB} KB per socket`);
+          const pt = out.points.at(-1);
+          log(`  RSS ${pt.rssMB} MB, ${pt.perClientKB} KB per socket (${pt.withSignInKB} KB with its sign-in)`);
         }
       }),
   ).catch((err) => (out.error = String(err.message ?? err)));
@@ -424,7 +431,10 @@ function printTables(res) {
   }
   if (t.ratio !== undefined) console.log(`  chat / bare: ${t.ratio}`);
   for (const p of res.idle.points ?? [])
-    console.log(`  idle: ${p.sockets} signed-in sockets → server RSS ${p.rssMB} MB, ${p.perClientKB} KB per socket`);
+    console.log(
+      `  idle: ${p.sockets} signed-in sockets → server RSS ${p.rssMB} MB, ${p.perClientKB} KB per socket ` +
+        `(${p.withSignInKB} KB counting its sign-in)`,
+    );
   if (res.idle.error) console.log(`  idle: ERROR ${res.idle.error.split('\n')[0]}`);
   for (const p of res.page.points ?? [])
     console.log(

@@ -10,6 +10,7 @@ import { byRoomId, formatId, isMaxId, isMinId, parseId } from './ids.js';
 import type { Keys } from './keys.js';
 import * as scripts from './scripts.js';
 import type { ChatStore, HistoryRange, JoinRandomResult, PostResult, StoreLimits } from './types.js';
+import { createTurnBatcher } from './turn-batcher.js';
 
 export interface RedisStoreOptions {
   redis: Redis;
@@ -67,6 +68,7 @@ export class RedisStore implements ChatStore {
   private readonly limits: StoreLimits;
   private readonly channelPrefix: string | null;
   private readonly cmd: Commands;
+  private readonly endOfTurn = createTurnBatcher();
 
   constructor(opts: RedisStoreOptions) {
     this.redis = opts.redis;
@@ -183,6 +185,7 @@ export class RedisStore implements ChatStore {
   async postMessage(draft: Omit<Message, 'id' | 'time' | 'type'> & { type?: Message['type'] }): Promise<PostResult> {
     const type = draft.type ?? 'user';
     const time = new Date().toISOString();
+    await this.endOfTurn();
     const reply = (await this.cmd.chatPostMessage(
       this.keys.roomMembers(draft.room_id),
       this.keys.rateLimit(draft.uid),
