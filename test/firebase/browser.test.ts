@@ -4,9 +4,9 @@
  * app's CSP without a single violation.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { browserSkip, launchBrowser } from '../helpers/browser.js';
 import {
   NEEDS_EMULATOR,
   profileSeenBy,
@@ -17,8 +17,7 @@ import {
   type FirebaseTestServer as TestServer,
 } from './helpers.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = NEEDS_EMULATOR || (existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`);
+const skip = NEEDS_EMULATOR || browserSkip;
 
 describe('firebase: sign-in page in Chromium', { skip }, () => {
   let server: TestServer;
@@ -27,17 +26,7 @@ describe('firebase: sign-in page in Chromium', { skip }, () => {
 
   before(async () => {
     server = await startFirebaseServer();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();
