@@ -20,6 +20,10 @@ export interface StartOptions {
   prefix?: string;
   /** Fixed port (e.g. to restart on the same address); 0 by default. */
   port?: number;
+  /** The script to run, relative to the project root: `dist/main.js` (npm start) by default. */
+  entry?: string;
+  /** How long to wait for the "listening" line. */
+  startTimeoutMs?: number;
 }
 
 export interface TestServer {
@@ -39,9 +43,13 @@ export interface TestServer {
 
 export const newPrefix = (): string => `test:${randomBytes(4).toString('hex')}:`;
 
-function spawnNode(env: Record<string, string>): Promise<{ proc: ChildProcess; port: number; out: string[] }> {
+function spawnNode(
+  env: Record<string, string>,
+  entry = 'dist/main.js',
+  startTimeoutMs = 20_000,
+): Promise<{ proc: ChildProcess; port: number; out: string[] }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [path.join(root, 'dist', 'main.js')], {
+    const proc = spawn(process.execPath, [path.join(root, entry)], {
       cwd: root,
       env: { ...process.env, LOG_LEVEL: 'info', NODE_ENV: 'test', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,8 +58,8 @@ function spawnNode(env: Record<string, string>): Promise<{ proc: ChildProcess; p
     let buffered = '';
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`server did not start in 20 s:\n${out.join('')}`));
-    }, 20_000);
+      reject(new Error(`${entry} did not start in ${startTimeoutMs} ms:\n${out.join('')}`));
+    }, startTimeoutMs);
     proc.stdout!.on('data', (d: Buffer) => {
       const s = d.toString();
       out.push(s);
@@ -84,7 +92,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   } else if (!('REDIS_URL' in env)) {
     env.REDIS_URL = '';
   }
-  const first = await spawnNode(env);
+  const first = await spawnNode(env, opts.entry, opts.startTimeoutMs);
   const { port } = first;
   let { proc, out } = first;
   const server: TestServer = {
@@ -108,7 +116,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     },
     async restart() {
       await server.stop();
-      ({ proc, out } = await spawnNode({ ...env, PORT: String(port) }));
+      ({ proc, out } = await spawnNode({ ...env, PORT: String(port) }, opts.entry, opts.startTimeoutMs));
     },
   } as TestServer;
   return server;

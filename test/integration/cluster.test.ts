@@ -11,15 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { io } from 'socket.io-client';
 import type { Message } from '../../src/shared/types.js';
 import { connect, createChat, emitAck, login, type ChatClient, type SignedIn } from '../helpers/client.js';
-import {
-  cleanRedis,
-  newPrefix,
-  redisSkip,
-  root,
-  startServer,
-  testRedisUrl,
-  type TestServer,
-} from '../helpers/server.js';
+import { cleanRedis, newPrefix, redisSkip, root, startServer, type TestServer } from '../helpers/server.js';
 import { cmpId, figures, readAll, waitFor } from './fault-kit.js';
 
 /** Every `internal_msg` of a room one socket received, in arrival order. */
@@ -126,40 +118,6 @@ describe('three npm start processes on one Redis', { skip: redisSkip, timeout: 9
   });
 });
 
-interface ClusterProc {
-  url: string;
-  proc: ChildProcess;
-  out: string[];
-}
-
-function startCluster(env: Record<string, string>): Promise<ClusterProc> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [path.join(root, 'dist', 'cluster.js')], {
-      cwd: root,
-      env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out: string[] = [];
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`cluster did not start in 45 s:\n${out.join('')}`));
-    }, 45_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      out.push(d.toString());
-      const m = /"port":(\d+)[^\n]*"msg":"listening"/.exec(out.join(''));
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: `http://127.0.0.1:${m[1]}`, proc, out });
-      }
-    });
-    proc.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`cluster exited (${code}) before listening:\n${out.join('')}`));
-    });
-  });
-}
-
 function exitOf(proc: ChildProcess): Promise<number | null> {
   if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(proc.exitCode);
   return new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
@@ -181,22 +139,22 @@ describe('node dist/cluster.js', () => {
 
   describe('three workers on one Redis', { skip: redisSkip, timeout: 120_000 }, () => {
     const prefix = newPrefix();
-    let cluster: ClusterProc;
+    let cluster: TestServer;
     const sockets: ChatClient[] = [];
     before(async () => {
-      cluster = await startCluster({
-        WEB_CONCURRENCY: '3',
-        REDIS_URL: testRedisUrl,
-        REDIS_PREFIX: prefix,
-        DEBUG: 'socket.io-sticky',
+      cluster = await startServer({
+        entry: 'dist/cluster.js',
+        startTimeoutMs: 45_000,
+        redis: true,
+        prefix,
+        env: { WEB_CONCURRENCY: '3', DEBUG: 'socket.io-sticky' },
       });
     });
     after(async () => {
       for (const s of sockets) s.close();
       if (cluster) {
-        cluster.proc.kill('SIGTERM');
-        const code = await exitOf(cluster.proc);
-        const out = cluster.out.join('');
+        const code = await cluster.stop();
+        const out = cluster.output();
         assert.equal(code, 0, `cluster exit code; output:\n${out.slice(-3000)}`);
         assert.match(out, /"exitCodes":\[0,0,0\]/, 'every worker stopped cleanly');
       }
@@ -241,7 +199,7 @@ describe('node dist/cluster.js', () => {
       ]);
       // The primary's sticky router (DEBUG=socket.io-sticky) says which worker got each session.
       const bound = new Map<string, string>();
-      for (const m of cluster.out.join('').matchAll(/session (\S+) bound to worker (\d+)/g)) bound.set(m[1]!, m[2]!);
+      for (const m of cluster.output().matchAll(/session (\S+) bound to worker (\d+)/g)) bound.set(m[1]!, m[2]!);
       const workers = new Set(receivers.map((r) => bound.get(r.socket.io.engine.id)));
       assert.equal(workers.size, 3, `sockets spread over the three workers: ${[...workers].join(',')}`);
       await exchange('cluster x3 workers', room, polling, receivers, 5, { workers: workers.size });
