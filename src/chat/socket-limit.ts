@@ -32,18 +32,31 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `;
 
-/** KEYS: the user's socket set. ARGV: lease ms, socket ids... (only those still listed). */
+/**
+ * KEYS: many users' socket sets. ARGV: lease ms, then per key: how many socket ids, the ids
+ * (only those still listed are renewed). One call renews a whole batch of users: a call per
+ * user cost ~40 µs each and, at 4,000 users, held the store's connection for 160 ms.
+ */
 const RENEW = `
 local t = redis.call('TIME')
-local until_ = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', until_, ARGV[i]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local lease = tonumber(ARGV[1])
+local until_ = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + lease
+local a = 2
+for k = 1, #KEYS do
+  local n = tonumber(ARGV[a])
+  for i = a + 1, a + n do redis.call('ZADD', KEYS[k], 'XX', until_, ARGV[i]) end
+  redis.call('PEXPIRE', KEYS[k], lease)
+  a = a + n + 1
+end
 return 1
 `;
 
+/** Users per renewal call: small enough that other commands interleave between the calls. */
+const RENEW_BATCH = 200;
+
 type Scripts = {
   chatSocketAcquire(key: string, id: string, lease: number, max: number): Promise<number>;
-  chatSocketRenew(key: string, lease: number, ...ids: string[]): Promise<number>;
+  chatSocketRenew(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
 };
 
 export function createSocketLimiter(opts: {
@@ -71,7 +84,7 @@ export function createSocketLimiter(opts: {
     };
   }
   redis.defineCommand('chatSocketAcquire', { numberOfKeys: 1, lua: ACQUIRE });
-  redis.defineCommand('chatSocketRenew', { numberOfKeys: 1, lua: RENEW });
+  redis.defineCommand('chatSocketRenew', { lua: RENEW });
   const cmd = redis as unknown as Scripts;
   return {
     async acquire(uid, socketId) {
@@ -82,13 +95,16 @@ export function createSocketLimiter(opts: {
       await redis.zrem(key(uid), socketId).catch((err: unknown) => logger.warn({ err, uid }, 'socket release failed'));
     },
     async renew(open) {
-      await Promise.all(
-        [...open].map(([uid, ids]) =>
-          cmd.chatSocketRenew(key(uid), LEASE_MS, ...ids).catch((err: unknown) => {
-            logger.warn({ err, uid }, 'socket lease renewal failed');
-          }),
-        ),
-      );
+      const users = [...open];
+      // One batch after another, so messages posted meanwhile wait for one batch at most.
+      for (let i = 0; i < users.length; i += RENEW_BATCH) {
+        const batch = users.slice(i, i + RENEW_BATCH);
+        const args: (string | number)[] = [LEASE_MS];
+        for (const [, ids] of batch) args.push(ids.length, ...ids);
+        await cmd
+          .chatSocketRenew(batch.length, ...batch.map(([uid]) => key(uid)), ...args)
+          .catch((err: unknown) => logger.warn({ err, users: batch.length }, 'socket lease renewal failed'));
+      }
     },
   };
 }
