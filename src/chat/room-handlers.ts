@@ -28,11 +28,13 @@ export function createRoomHandlers({ store, notify }: RoomHandlerDeps) {
     async join_random(socket: ChatSocket, payload: unknown): Promise<Ack<RoomRef>> {
       parsePayload(emptyPayload, payload);
       const user = socket.data;
-      const profile = (await store.getUser(user.uid)) ?? { ...user, course: '', role: 'student' as const };
-      const result = await store.joinRandom(profile);
+      const result = await store.joinRandom(user);
       await socket.join(roomChannel(result.room.room_id));
       if (result.joined) {
-        const messages = await store.history(result.room.room_id, { limit: LIMITS.pageMessages });
+        // A room made by this join holds only its opening message: no need to read it back.
+        const messages = result.opening
+          ? [result.opening]
+          : await store.history(result.room.room_id, { limit: LIMITS.pageMessages });
         // The user's other tabs (on any node) open the room too.
         notify.roomAdded({ ...result.room, messages }, [user.uid], socket.id);
         notify.status('join', user, result.room.room_id);

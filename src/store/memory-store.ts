@@ -80,7 +80,7 @@ export class MemoryStore implements ChatStore {
     return { room_id: roomId, room_name: roomName, messages: [copy(opening)] };
   }
 
-  async joinRandom(user: UserProfile): Promise<JoinRandomResult> {
+  async joinRandom(user: Pick<UserProfile, 'uid' | 'name'>): Promise<JoinRandomResult> {
     const current = this.userRandom.get(user.uid);
     const currentRoom = current === undefined ? undefined : this.rooms.get(current);
     if (current !== undefined && currentRoom?.members.has(user.uid)) {

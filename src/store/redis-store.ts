@@ -148,7 +148,7 @@ export class RedisStore implements ChatStore {
     return { room_id: roomId, room_name: roomName, messages: [opening] };
   }
 
-  async joinRandom(user: UserProfile): Promise<JoinRandomResult> {
+  async joinRandom(user: Pick<UserProfile, 'uid' | 'name'>): Promise<JoinRandomResult> {
     const time = new Date().toISOString();
     const [joined, roomId, roomName, openingId] = (await this.cmd.chatJoinRandom(
       this.keys.userRandom(user.uid),

@@ -61,7 +61,7 @@ export interface ChatStore {
   createGroup(creator: UserProfile, roomName: string, memberUids: string[]): Promise<RoomWithMessages>;
 
   /** Joins the lowest-numbered `Random_<n>` with space, or a new one; at most randomRoomSize. */
-  joinRandom(user: UserProfile): Promise<JoinRandomResult>;
+  joinRandom(user: Pick<UserProfile, 'uid' | 'name'>): Promise<JoinRandomResult>;
 
   /** Removes the user from the room; the room and its history go with its last member. */
   leaveRoom(uid: string, roomId: string): Promise<{ left: boolean; deleted: boolean }>;
