@@ -138,12 +138,6 @@ export class MemoryStore implements ChatStore {
     return { ok: true, message: copy(message), published: false };
   }
 
-  async postServerMessage(roomId: string, msg: string): Promise<Message> {
-    const room = this.rooms.get(roomId);
-    if (!room) throw new Error(`no such room: ${roomId}`);
-    return copy(this.append(roomId, room, serverDraft(roomId, msg)));
-  }
-
   async history(roomId: string, range: HistoryRange): Promise<Message[]> {
     const room = this.rooms.get(roomId);
     if (!room) return [];

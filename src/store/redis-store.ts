@@ -26,7 +26,6 @@ type StreamEntry = [id: string, fields: string[]];
 
 const COMMANDS = {
   chatPostMessage: { numberOfKeys: 3, lua: scripts.POST_MESSAGE },
-  chatServerMessage: { numberOfKeys: 2, lua: scripts.SERVER_MESSAGE },
   chatJoinRandom: { numberOfKeys: 4, lua: scripts.JOIN_RANDOM },
   chatLeaveRoom: { numberOfKeys: 6, lua: scripts.LEAVE_ROOM },
   chatCreateGroup: { numberOfKeys: 1, lua: scripts.CREATE_GROUP },
@@ -206,19 +205,6 @@ export class RedisStore implements ChatStore {
     const { room_id, uid, name, picture, msg } = draft;
     const message: Message = { id: reply[1], room_id, uid, name, picture, msg, time, type };
     return { ok: true, message, published: reply[2] === 1 };
-  }
-
-  async postServerMessage(roomId: string, msg: string): Promise<Message> {
-    const time = new Date().toISOString();
-    const id = (await this.cmd.chatServerMessage(
-      this.keys.roomMembers(roomId),
-      this.keys.roomMessages(roomId),
-      msg,
-      time,
-      this.limits.historyKeep,
-    )) as string | null;
-    if (id === null) throw new Error(`no such room: ${roomId}`);
-    return serverMessage(roomId, id, msg, time);
   }
 
   async history(roomId: string, range: HistoryRange): Promise<Message[]> {

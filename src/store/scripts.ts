@@ -41,15 +41,6 @@ return {1, id, 1}
 `;
 
 /**
- * KEYS: members, messages. ARGV: msg, time, keep.
- * Returns the id, or false when the room does not exist (no orphan stream is made).
- */
-export const SERVER_MESSAGE = `${SERVER_MESSAGE_FN}
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-return server_message(KEYS[2], ARGV[3], ARGV[1], ARGV[2])
-`;
-
-/**
  * KEYS: user's random key, open random rooms, random counter, user's rooms.
  * ARGV: members pre, suf, name pre, suf, messages pre, suf, uid, user name, size, time, keep.
  * Returns {joined, room id, room name, opening id or false}.

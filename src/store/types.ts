@@ -74,9 +74,6 @@ export interface ChatStore {
    */
   postMessage(draft: Omit<Message, 'id' | 'time' | 'type'> & { type?: Message['type'] }): Promise<PostResult>;
 
-  /** Adds a server message (no membership check, no rate limit). */
-  postServerMessage(roomId: string, msg: string): Promise<Message>;
-
   history(roomId: string, range: HistoryRange): Promise<Message[]>;
 
   /** Resolves when the store answers; rejects otherwise. */
