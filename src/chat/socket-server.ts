@@ -16,7 +16,6 @@ import type { ClientToServerEvents } from '../shared/events.js';
 import { ERRORS } from '../shared/limits.js';
 import { createKeys } from '../store/keys.js';
 import type { ChatStore } from '../store/types.js';
-import { isSameOrigin } from '../http/set-up-security.js';
 import { SocketQueue, type Drain } from './handler.js';
 import { createMessageHandlers } from './message-handlers.js';
 import { createNotifier, sessionChannel, type Notifier } from './notify.js';
@@ -50,15 +49,16 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
   const io: ChatServerIO = new Server(httpServer, {
     serveClient: false,
     maxHttpBufferSize: config.maxPayloadBytes,
-    // A cross-site page must not open a socket riding on our users' cookies.
+    // A cross-site page must not open a socket riding on our users' cookies. Either scheme of our
+    // own host is ours (TLS may end at a proxy in front of us).
     allowRequest: (req, callback) => {
       const host = req.headers.host ?? '';
-      const proto = (req.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0]?.trim();
-      const origins = [`http://${host}`, `https://${host}`];
-      const own = proto ? `${proto}://${host}` : origins[0]!;
       const origin = req.headers.origin;
       const ok =
-        origin === undefined || origins.includes(origin) || isSameOrigin(origin, undefined, own, config.allowedOrigins);
+        origin === undefined ||
+        origin === `http://${host}` ||
+        origin === `https://${host}` ||
+        config.allowedOrigins.includes(origin);
       callback(null, ok);
     },
   });
@@ -145,8 +145,9 @@ function resyncAfterSubscriberLoss(sub: Redis, nsp: ChatNamespace, logger: Logge
 function openSocketsByUser(nsp: ChatNamespace): Map<string, string[]> {
   const open = new Map<string, string[]>();
   for (const socket of nsp.sockets.values()) {
-    const uid = socket.data.uid;
-    open.set(uid, [...(open.get(uid) ?? []), socket.id]);
+    const ids = open.get(socket.data.uid);
+    if (ids) ids.push(socket.id);
+    else open.set(socket.data.uid, [socket.id]);
   }
   return open;
 }

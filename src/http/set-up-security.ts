@@ -45,7 +45,7 @@ export function setUpWebSecurity(config: Config, extra: CspExtra = {}): Router {
 }
 
 /** The request's own origin as the browser sees it (behind a trusted proxy: its scheme/host). */
-export function ownOrigin(req: Request): string {
+function ownOrigin(req: Request): string {
   return `${req.protocol}://${req.get('host') ?? ''}`;
 }
 
@@ -54,7 +54,7 @@ export function ownOrigin(req: Request): string {
  * (and Sec-Fetch-Site on all requests); a request with neither comes from a non-browser client,
  * which cannot ride on a victim's cookies, so it is let through.
  */
-export function isSameOrigin(
+function isSameOrigin(
   origin: string | undefined,
   fetchSite: string | undefined,
   own: string,
