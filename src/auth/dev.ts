@@ -8,6 +8,7 @@ import express, { type Request } from 'express';
 import type { Logger } from '../logger.js';
 import { devLoginBody } from '../shared/schemas.js';
 import type { ChatStore } from '../store/types.js';
+import { SESSION_COOKIE } from './session.js';
 import type { AuthProvider } from './types.js';
 
 export function uidForName(name: string): string {
@@ -64,7 +65,7 @@ export function createDevAuth({ store, logger }: { store: ChatStore; logger: Log
 
   const logout = async (req: Request, res: express.Response): Promise<void> => {
     await destroy(req);
-    res.clearCookie('connect.sid', { path: '/' });
+    res.clearCookie(SESSION_COOKIE, { path: '/' });
     res.redirect(303, '/login');
   };
   router.post('/logout', logout);

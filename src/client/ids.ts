@@ -5,7 +5,7 @@
  */
 export type SortKey = readonly [number, number, number];
 
-export function parseId(id: string): [number, number] {
+function parseId(id: string): [number, number] {
   const [ms, seq] = id.split('-');
   return [Number(ms ?? 0) || 0, Number(seq ?? 0) || 0];
 }
@@ -16,10 +16,6 @@ export function compareKeys(a: SortKey, b: SortKey): number {
     if (d !== 0) return d < 0 ? -1 : 1;
   }
   return 0;
-}
-
-export function compareIds(a: string, b: string): number {
-  return compareKeys([...parseId(a), 0], [...parseId(b), 0]);
 }
 
 export function messageKey(id: string): SortKey {
