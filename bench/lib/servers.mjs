@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -25,6 +26,20 @@ export function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * The Node flags `npm start` runs the server with (e.g. its young-generation size), read from
+ * package.json so the bench measures the server as it is deployed. The bare relay and the
+ * generator get the same flags: the ratio compares code, not heap settings.
+ */
+export function startFlags() {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const words = String(pkg.scripts?.start ?? '').split(/\s+/);
+  return words.slice(words.indexOf('node') + 1).filter((w) => w.startsWith('--'));
+}
+
+/** Preloaded into a server that the idle scenario measures: SIGUSR2 → full GC → one JSON line. */
+const GC_HOOK = path.join(root, 'bench', 'lib', 'gc-hook.cjs');
+
+/**
  * Spawns `cmd args` and waits until it is ready: a JSON log line with "msg":"listening" (its
  * "port" wins), or /healthz answering 200 on `port` (a quiet LOG_LEVEL prints no such line).
  */
@@ -32,6 +47,7 @@ async function spawnUntilListening(name, cmd, args, env, port, timeoutMs = 30_00
   const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const tail = [];
+  const lineWaiters = new Set();
   let listenPort = null;
   let exited = null;
   const keep = (chunk) => {
@@ -39,6 +55,7 @@ async function spawnUntilListening(name, cmd, args, env, port, timeoutMs = 30_00
       if (!line.trim()) continue;
       tail.push(line);
       if (tail.length > 40) tail.shift();
+      for (const w of lineWaiters) w(line);
       if (listenPort === null && line.includes('"msg":"listening"')) {
         const m = /"port":(\d+)/.exec(line);
         listenPort = m ? Number(m[1]) : port;
@@ -73,6 +90,23 @@ async function spawnUntilListening(name, cmd, args, env, port, timeoutMs = 30_00
     port: listenPort,
     url: `http://127.0.0.1:${listenPort}`,
     tail,
+    /** The next output line for which `match` returns a value, that value. */
+    nextLine(match, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          lineWaiters.delete(w);
+          reject(new Error(`${name}: no matching output line within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const w = (line) => {
+          const v = match(line);
+          if (v === undefined || v === null) return;
+          clearTimeout(timer);
+          lineWaiters.delete(w);
+          resolve(v);
+        };
+        lineWaiters.add(w);
+      });
+    },
     async stop() {
       if (exited) return;
       const done = new Promise((r) => child.once('exit', r));
@@ -84,16 +118,30 @@ async function spawnUntilListening(name, cmd, args, env, port, timeoutMs = 30_00
   };
 }
 
-/** The chat server from the build (dist/main.js), in Redis mode. */
-export async function startChat({ name = 'server', redisUrl, prefix, env = {} }) {
+/**
+ * The chat server from the build (dist/main.js), in Redis mode, with `npm start`'s Node flags.
+ * `gcHook`: also preload bench/lib/gc-hook.cjs, so `server.fullGc()` can ask for a full
+ * collection and read memory after it (the app itself is unchanged).
+ */
+export async function startChat({ name = 'server', redisUrl, prefix, env = {}, gcHook = false }) {
   const port = await freePort();
-  return spawnUntilListening(
+  const hook = gcHook ? ['--expose-gc', '--require', GC_HOOK] : [];
+  const server = await spawnUntilListening(
     name,
     process.execPath,
-    [path.join(root, 'dist', 'main.js')],
+    [...startFlags(), ...hook, path.join(root, 'dist', 'main.js')],
     { PORT: String(port), REDIS_URL: redisUrl, REDIS_PREFIX: prefix, ...env },
     port,
   );
+  server.fullGc = async () => {
+    const answer = server.nextLine((line) => {
+      if (!line.startsWith('{"gcHook"')) return null;
+      return JSON.parse(line).gcHook;
+    });
+    process.kill(server.pid, 'SIGUSR2');
+    return answer;
+  };
+  return server;
 }
 
 export async function startBare() {
@@ -101,7 +149,7 @@ export async function startBare() {
   return spawnUntilListening(
     'bare',
     process.execPath,
-    [path.join(root, 'bench', 'bare-relay.mjs')],
+    [...startFlags(), path.join(root, 'bench', 'bare-relay.mjs')],
     { PORT: String(port) },
     port,
   );

@@ -30,8 +30,13 @@ export class SocketQueue {
   private tail: Promise<void> = Promise.resolve();
   private pending = 0;
 
+  /**
+   * `where` (uid, socket id) goes into each log line. Not a pino child logger: one per socket
+   * costs about a kilobyte held for the socket's whole life, to serve lines that rarely come.
+   */
   constructor(
     private readonly logger: Logger,
+    private readonly where: { uid: string; socket: string },
     private readonly drain: Drain,
   ) {}
 
@@ -57,10 +62,10 @@ export class SocketQueue {
       } catch (err) {
         if (err instanceof Refusal) result = { ok: false, error: err.reason };
         else if (err instanceof Error && UNAVAILABLE.test(err.message)) {
-          this.logger.warn({ event, err: err.message }, 'store unavailable');
+          this.logger.warn({ ...this.where, event, err: err.message }, 'store unavailable');
           result = { ok: false, error: ERRORS.unavailable };
         } else {
-          this.logger.error({ event, err }, 'event handler failed');
+          this.logger.error({ ...this.where, event, err }, 'event handler failed');
           result = { ok: false, error: ERRORS.internal };
         }
       } finally {

@@ -111,7 +111,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
     const { uid } = socket.data;
     const sessionId = (socket.request as IncomingMessage & { session?: Session }).session?.id;
     void socket.join(sessionId ? [userChannel(uid), sessionChannel(sessionId)] : [userChannel(uid)]);
-    const queue = new SocketQueue(logger.child({ uid, socket: socket.id }), deps.drain);
+    const queue = new SocketQueue(logger, { uid, socket: socket.id }, deps.drain);
     for (const event of Object.keys(handlers) as (keyof ClientToServerEvents)[]) {
       const handle = handlers[event];
       socket.on(event, (payload: unknown, ack: unknown) => {
