@@ -178,12 +178,14 @@ async function stepUp(label, lg, servers, redis, rates) {
   const clean = steps.filter((s) => s.saturated.length === 0);
   const best = clean.at(-1) ?? null;
   const under50 = clean.filter((s) => s.latencyMs.p99 < 50).at(-1) ?? null;
+  // A repeat that starts high up the ladder says nothing about the rates below its first step.
+  const startedLow = rates[0] === CFG.rates[0];
   const last = steps.at(-1);
   return {
     steps,
     best: best ? { rate: best.rate, offeredPerSec: best.offeredPerSec, p99: best.latencyMs.p99 } : null,
     maxSustainable: best ? best.offeredPerSec : 0,
-    maxWithP99Under50: under50 ? under50.offeredPerSec : 0,
+    maxWithP99Under50: under50 ? under50.offeredPerSec : startedLow ? 0 : null,
     saturatedBy: last.saturated.length
       ? last.saturated
       : [steps.length < rates.length ? 'not saturated (time budget reached)' : 'not saturated at the highest step'],
