@@ -1,0 +1,93 @@
+/**
+ * `npm run bench` keeps working: a quick run of its throughput, idle and page scenarios against
+ * the test Redis, checked for what must hold whatever the machine's speed — every delivery once
+ * at the lowest step, an idle figure per socket, and a `GET /chat` whose Redis cost does not grow
+ * from 5 to 50 rooms. No timing is asserted: speed is the bench's to report, not a test's.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { redisSkip, redisUrl } from '../helpers/redis.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface Step {
+  rate: number;
+  sent: number;
+  acked: number;
+  expected: number;
+  delivered: number;
+  missing: number;
+  duplicates: number;
+  wrongRoom: number;
+}
+interface Ladder {
+  steps: Step[];
+}
+interface BenchResult {
+  throughput: { repeats: { chat: Ladder; bare: Ladder }[] };
+  idle: { points: { sockets: number; perClientKB: number; heapPerClientKB: number }[]; error?: string };
+  page: {
+    points: {
+      rooms: number;
+      redisCommandsPerRequest: number;
+      commandsByName: Record<string, number>;
+      check: { roomsShown: number };
+    }[];
+  };
+}
+
+function runBench(): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bench/run.mjs'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        BENCH_QUICK: '1',
+        BENCH_REPEAT: '1',
+        BENCH_ONLY: 'throughput,idle,page',
+        BENCH_REDIS_URL: redisUrl,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+describe('npm run bench (quick smoke run)', { skip: redisSkip }, () => {
+  test('runs to the end and its figures hold what must hold', { timeout: 240_000 }, async () => {
+    const { code, out } = await runBench();
+    assert.equal(code, 0, out.slice(-3000));
+    const file = /wrote (bench\/results\/\S+\.json)/.exec(out)?.[1];
+    assert.ok(file, `no results file named in:\n${out.slice(-2000)}`);
+    const res = JSON.parse(readFileSync(path.join(root, file), 'utf8')) as BenchResult;
+
+    const [rep] = res.throughput.repeats;
+    assert.ok(rep, 'one throughput repeat');
+    for (const target of ['chat', 'bare'] as const) {
+      const first: Step | undefined = rep[target].steps[0];
+      assert.ok(first, `${target}: a first step`);
+      assert.ok(first.sent > 0 && first.acked === first.sent, `${target}: every message acknowledged`);
+      assert.equal(first.delivered, first.expected, `${target}: every member got every message`);
+      assert.equal(first.missing + first.duplicates + first.wrongRoom, 0, `${target}: none lost, doubled or misrouted`);
+    }
+
+    assert.equal(res.idle.error, undefined);
+    const [idle] = res.idle.points;
+    assert.ok(idle && idle.sockets >= 500, 'idle sockets connected');
+    assert.ok(Number.isFinite(idle.perClientKB) && Number.isFinite(idle.heapPerClientKB));
+    assert.ok(idle.heapPerClientKB > 0, 'an open socket keeps some heap');
+
+    const [few, many] = res.page.points;
+    assert.ok(few && many && few.rooms < many.rooms);
+    for (const p of [few, many]) assert.equal(p.check.roomsShown, p.rooms, `${p.rooms} rooms on the page`);
+    assert.equal(many.redisCommandsPerRequest, few.redisCommandsPerRequest, 'page cost does not grow with rooms');
+    assert.equal(many.commandsByName.evalsha, 1, 'one script call for all rooms');
+  });
+});
