@@ -231,7 +231,8 @@ function restartRate(best) {
 /** Median of the repeats' figures, with each repeat's value alongside. */
 function medianOf(runs, pick) {
   const values = runs.map(pick).filter((v) => typeof v === 'number');
-  return { median: median(values), runs: values };
+  const m = median(values);
+  return { median: m === null ? null : Math.round(m * 100) / 100, runs: values };
 }
 
 async function scenarioThroughput(redis) {
@@ -485,6 +486,7 @@ function stepLine(label, r) {
     pad(srvRss, 11),
     pad(r.redis?.cpuPct, 5),
     pad(r.genCpuPct, 5),
+    pad(r.genLoopDelayMs?.p99, 6),
     pad(r.otherCpuPct, 5),
     '  ',
     r.saturated?.length ? `SAT: ${r.saturated.join('; ')}` : 'ok',
@@ -508,6 +510,7 @@ function printTables(res) {
     pad('srvRSS MB', 11),
     pad('redis', 5),
     pad('gen%', 5),
+    pad('genLag', 6),
     pad('other', 5),
   ].join(' ');
   console.log(`\n${head}`);
