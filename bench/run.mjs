@@ -161,26 +161,42 @@ async function stepUp(label, lg, servers, redis, rates) {
   const steps = [];
   let prev = null;
   let id = 1;
-  for (const rate of rates) {
-    if (overBudget()) {
-      skipped.push(`${label} steps from ${rate}/s`);
-      break;
-    }
+  const measure = async (rate) => {
     const row = await measuredStep(lg, servers, redis, id++, rate, CFG.stepMs, CFG.drainMs);
     row.saturated = judge(row, prev);
     steps.push(row);
     log(
       `${label} ${rate}/s → delivered ${row.deliveredPerSec}/s p99 ${row.latencyMs.p99} ms ${row.saturated.join('; ') || 'ok'}`,
     );
+    return row;
+  };
+  for (const rate of rates) {
+    if (overBudget()) {
+      skipped.push(`${label} steps from ${rate}/s`);
+      break;
+    }
+    const row = await measure(rate);
     if (row.saturated.length) break;
     prev = row;
   }
+  // A repeat that starts high and saturates at once only says "below here": walk down the
+  // ladder to the first clean step, rather than report 0.
+  if (!steps.some((s) => s.saturated.length === 0) && rates[0] !== CFG.rates[0]) {
+    prev = null;
+    for (const rate of CFG.rates.filter((r) => r < rates[0]).reverse()) {
+      if (overBudget()) break;
+      if ((await measure(rate)).saturated.length === 0) break;
+    }
+  }
   const clean = steps.filter((s) => s.saturated.length === 0);
-  const best = clean.at(-1) ?? null;
-  const under50 = clean.filter((s) => s.latencyMs.p99 < 50).at(-1) ?? null;
+  const best = clean.reduce((a, s) => (a === null || s.rate > a.rate ? s : a), null);
+  const under50 = clean
+    .filter((s) => s.latencyMs.p99 < 50)
+    .reduce((a, s) => (a === null || s.rate > a.rate ? s : a), null);
   // A repeat that starts high up the ladder says nothing about the rates below its first step.
   const startedLow = rates[0] === CFG.rates[0];
-  const last = steps.at(-1);
+  // The saturating step, or the last one when none saturated.
+  const last = steps.find((s) => s.saturated.length > 0) ?? steps.at(-1);
   return {
     steps,
     best: best ? { rate: best.rate, offeredPerSec: best.offeredPerSec, p99: best.latencyMs.p99 } : null,
