@@ -32,7 +32,8 @@ export class SocketQueue {
 
   /**
    * `where` (uid, socket id) goes into each log line. Not a pino child logger: one per socket
-   * costs about a kilobyte held for the socket's whole life, to serve lines that rarely come.
+   * holds ~400 bytes of heap for the socket's whole life (measured: 10,000 children), to serve
+   * lines that rarely come.
    */
   constructor(
     private readonly logger: Logger,
