@@ -1,13 +1,14 @@
 /** `joined`, `join_random`, `exit_room`: a socket's rooms and the user's membership. */
 import { roomChannel } from '../shared/events.js';
 import type { Ack, AckOk } from '../shared/events.js';
-import { LIMITS } from '../shared/limits.js';
+import { ERRORS, LIMITS } from '../shared/limits.js';
 import { emptyPayload, roomPayload } from '../shared/schemas.js';
 import type { RoomRef } from '../shared/types.js';
 import type { ChatStore } from '../store/types.js';
+import { Refusal } from './handler.js';
 import type { Notifier } from './notify.js';
 import type { ChatSocket } from './types.js';
-import { parsePayload, requireMember } from './validate.js';
+import { parsePayload } from './validate.js';
 
 export interface RoomHandlerDeps {
   store: ChatStore;
@@ -46,12 +47,12 @@ export function createRoomHandlers({ store, notify }: RoomHandlerDeps) {
     async exit_room(socket: ChatSocket, payload: unknown): Promise<Ack> {
       const { room_id } = parsePayload(roomPayload, payload);
       const user = socket.data;
-      await requireMember(store, user.uid, room_id);
+      // One store call: leaving reports whether the user was a member (and changes nothing when
+      // not), so no separate membership read, and no window between checking and leaving.
       const { left } = await store.leaveRoom(user.uid, room_id);
-      if (left) {
-        notify.roomRemoved(user.uid, room_id, socket.id);
-        notify.status('exit', user, room_id);
-      }
+      if (!left) throw new Refusal(ERRORS.notMember);
+      notify.roomRemoved(user.uid, room_id, socket.id);
+      notify.status('exit', user, room_id);
       return { ok: true };
     },
   };
