@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { compareIds as compareParsedIds, parseId } from '../../src/store/ids.js';
 import type { Message } from '../../src/shared/types.js';
 import { connect, emitAck, login, record, sleep, type ChatClient, type SignedIn } from './client.js';
 
@@ -143,11 +144,9 @@ export async function fullHistory(socket: ChatClient, roomId: string, pageSize =
   throw new Error('history did not end within 200 pages');
 }
 
-/** Compares stream-style ids numerically. */
+/** Compares message ids numerically, as the stores do (src/store/ids.ts). */
 export function compareIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
-  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
-  return am === bm ? (as < bs ? -1 : as > bs ? 1 : 0) : am < bm ? -1 : 1;
+  return compareParsedIds(parseId(a), parseId(b));
 }
 
 export function assertAscending(ids: string[], what = 'ids'): void {

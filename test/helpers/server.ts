@@ -7,10 +7,11 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { deleteKeys, redisUrl as testRedisUrl } from './redis.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const testRedisUrl = process.env.TEST_REDIS_URL ?? '';
-export const redisSkip = testRedisUrl ? false : 'no Redis (TEST_REDIS_URL unset)';
+// One source for the test Redis and the reason to skip without it: helpers/redis.ts.
+export { redisSkip, redisUrl as testRedisUrl } from './redis.js';
 
 export interface StartOptions {
   env?: Record<string, string>;
@@ -127,11 +128,6 @@ export async function cleanRedis(prefix: string): Promise<void> {
   if (!testRedisUrl) return;
   const r = new Redis(testRedisUrl, { lazyConnect: true });
   await r.connect();
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await r.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeys(r, prefix);
   await r.quit();
 }

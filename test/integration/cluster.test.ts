@@ -11,8 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { io } from 'socket.io-client';
 import type { Message } from '../../src/shared/types.js';
 import { connect, createChat, emitAck, login, type ChatClient, type SignedIn } from '../helpers/client.js';
+import { compareIds } from '../helpers/contract.js';
 import { cleanRedis, newPrefix, redisSkip, root, startServer, type TestServer } from '../helpers/server.js';
-import { cmpId, figures, readAll, waitFor } from './fault-kit.js';
+import { figures, readAll, waitFor } from './fault-kit.js';
 
 /** Every `internal_msg` of a room one socket received, in arrival order. */
 function inbox(socket: ChatClient, roomId: string): Message[] {
@@ -51,7 +52,7 @@ async function exchange(
   // Late duplicates would arrive just after; give them the chance to.
   await new Promise((r) => setTimeout(r, 300));
   const history = (await readAll(senders[0]!, room)).map((m) => m.id);
-  const expected = [...acked].sort(cmpId);
+  const expected = [...acked].sort(compareIds);
   assert.deepEqual(history.slice(-total), expected, 'history holds every acknowledged message in id order');
   for (const r of receivers) {
     const ids = r.got.map((m) => m.id);

@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, createChat, emitAck, login, type ChatClient, type SignedIn } from '../helpers/client.js';
+import { compareIds } from '../helpers/contract.js';
 import { cleanRedis, newPrefix, redisSkip, startServer, type TestServer } from '../helpers/server.js';
-import { cmpId, figures, newLog, PageView, sendLoop, waitFor } from './fault-kit.js';
+import { figures, newLog, PageView, sendLoop, waitFor } from './fault-kit.js';
 
 const AWAY_MS = Number(process.env.FAULT_AWAY_MS ?? 20_000);
 
@@ -58,7 +59,7 @@ describe('fault: a client away while others chat', { skip: redisSkip, timeout: A
       sendLoop(s1, room, 't1', logs[0]!, () => Date.now() > until, { gapMs }),
       sendLoop(s2, room, 't2', logs[1]!, () => Date.now() > until, { gapMs }),
     ]);
-    const missed = logs.flatMap((l) => l.acked).sort((x, y) => cmpId(x.id, y.id));
+    const missed = logs.flatMap((l) => l.acked).sort((x, y) => compareIds(x.id, y.id));
 
     // Back, on the other node, with the same cookie.
     const back = await connect(b.url, away.cookie);
@@ -86,7 +87,7 @@ describe('fault: a client away while others chat', { skip: redisSkip, timeout: A
     }
     const missedIds = missed.map((m) => m.id);
     const twice = caught.length - new Set(caught).size;
-    const ordered = caught.every((id, i) => i === 0 || cmpId(caught[i - 1]!, id) < 0);
+    const ordered = caught.every((id, i) => i === 0 || compareIds(caught[i - 1]!, id) < 0);
     const notCaught = missedIds.filter((id) => !caught.includes(id));
     const extra = caught.filter((id) => !missedIds.includes(id));
     console.log(

@@ -5,14 +5,7 @@
  */
 import type { Message } from '../../src/shared/types.js';
 import { connect, emitAck, type ChatClient } from '../helpers/client.js';
-
-/** Orders stream ids `<ms>-<seq>` numerically. */
-export function cmpId(a: string, b: string): number {
-  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
-  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
-  if (am !== bm) return am < bm ? -1 : 1;
-  return as === bs ? 0 : as < bs ? -1 : 1;
-}
+import { compareIds } from '../helpers/contract.js';
 
 export interface SendLog {
   sent: string[];
@@ -96,7 +89,7 @@ export class PageView {
       if (m.room_id !== this.roomId) return;
       if (seen.has(m.id)) this.liveDuplicates += 1;
       seen.add(m.id);
-      if (cmpId(m.id, last) < 0) this.liveOutOfOrder += 1;
+      if (compareIds(m.id, last) < 0) this.liveOutOfOrder += 1;
       else last = m.id;
       this.shown.set(m.id, m);
     });
@@ -105,7 +98,7 @@ export class PageView {
   /** The newest id the page shows. */
   lastId(): string {
     let last = '0-0';
-    for (const id of this.shown.keys()) if (cmpId(id, last) > 0) last = id;
+    for (const id of this.shown.keys()) if (compareIds(id, last) > 0) last = id;
     return last;
   }
 
@@ -122,7 +115,7 @@ export class PageView {
       if (!res.ok) throw new Error(`history refused: ${res.error}`);
       this.pages += 1;
       for (const m of res.messages) {
-        if (cmpId(m.id, after) <= 0) throw new Error(`history {after: ${after}} returned ${m.id}`);
+        if (compareIds(m.id, after) <= 0) throw new Error(`history {after: ${after}} returned ${m.id}`);
         if (this.shown.has(m.id)) this.catchUpOverlap += 1;
         this.shown.set(m.id, m);
         after = m.id;
@@ -136,7 +129,7 @@ export class PageView {
   }
 
   ids(): string[] {
-    return [...this.shown.keys()].sort(cmpId);
+    return [...this.shown.keys()].sort(compareIds);
   }
 }
 
