@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import { CHAT_NAMESPACE, userChannel } from '../shared/events.js';
 import type { ClientToServerEvents } from '../shared/events.js';
 import { ERRORS } from '../shared/limits.js';
+import { adapterKeyOf } from '../store/index.js';
 import { createKeys } from '../store/keys.js';
 import type { ChatStore } from '../store/types.js';
 import { SocketQueue, type Drain } from './handler.js';
@@ -64,7 +65,8 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
   });
   if (deps.adapterClients) {
     io.adapter(
-      createAdapter(deps.adapterClients.pub, deps.adapterClients.sub, { key: `${config.redisPrefix}socket.io` }),
+      // The same key the Redis store publishes messages under (adapterKeyOf).
+      createAdapter(deps.adapterClients.pub, deps.adapterClients.sub, { key: adapterKeyOf(config) }),
     );
   }
 

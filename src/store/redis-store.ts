@@ -5,6 +5,7 @@
  * message ids. Rooms are listed by room id (code-unit order), like the memory store.
  */
 import type { Redis } from 'ioredis';
+import { CHAT_NAMESPACE, roomChannel } from '../shared/events.js';
 import type { Message, RoomRef, RoomWithMessages, UserProfile } from '../shared/types.js';
 import { byRoomId, formatId, isMaxId, isMinId, parseId } from './ids.js';
 import type { Keys } from './keys.js';
@@ -65,7 +66,7 @@ export class RedisStore implements ChatStore {
   private readonly redis: Redis;
   private readonly keys: Keys;
   private readonly limits: StoreLimits;
-  private readonly channelPrefix: string | null;
+  private readonly adapterKey: string | null;
   private readonly cmd: Commands;
   private readonly endOfTurn = createTurnBatcher();
 
@@ -73,8 +74,7 @@ export class RedisStore implements ChatStore {
     this.redis = opts.redis;
     this.keys = opts.keys;
     this.limits = opts.limits;
-    // The adapter's channel for a room: `${key}#${nsp}#${room}#`.
-    this.channelPrefix = opts.adapterKey ? `${opts.adapterKey}#/chat#room:` : null;
+    this.adapterKey = opts.adapterKey ?? null;
     for (const [name, def] of Object.entries(COMMANDS)) {
       this.redis.defineCommand(name, def);
     }
@@ -199,12 +199,23 @@ export class RedisStore implements ChatStore {
       this.limits.rateLimitWindowMs,
       this.limits.historyKeep,
       draft.room_id,
-      this.channelPrefix === null ? '' : `${this.channelPrefix}${draft.room_id}#`,
+      ...this.adapterTarget(draft.room_id),
     )) as [0, 'not a member' | 'rate limited'] | [1, string, number];
     if (reply[0] === 0) return { ok: false, error: reply[1] };
     const { room_id, uid, name, picture, msg } = draft;
     const message: Message = { id: reply[1], room_id, uid, name, picture, msg, time, type };
     return { ok: true, message, published: reply[2] === 1 };
+  }
+
+  /**
+   * Where the posting script publishes a room's message: the channel, namespace and Socket.IO
+   * room exactly as @socket.io/redis-adapter names them (`${key}#${nsp}#${room}#`), built from the
+   * same constants the socket server uses; empty without an adapter.
+   */
+  private adapterTarget(roomId: string): [channel: string, nsp: string, room: string] {
+    if (this.adapterKey === null) return ['', '', ''];
+    const room = roomChannel(roomId);
+    return [`${this.adapterKey}#${CHAT_NAMESPACE}#${room}#`, CHAT_NAMESPACE, room];
   }
 
   async history(roomId: string, range: HistoryRange): Promise<Message[]> {

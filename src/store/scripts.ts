@@ -16,7 +16,8 @@ end
 
 /**
  * KEYS: members, rate log, messages.
- * ARGV: uid, name, picture, msg, type, time, rate count, window ms, keep, room id, channel ('' = none).
+ * ARGV: uid, name, picture, msg, type, time, rate count, window ms, keep, room id, channel ('' = none),
+ *       namespace, Socket.IO room (the last three as the adapter spells them; see RedisStore).
  * Returns {0, reason} or {1, id, published}.
  */
 export const POST_MESSAGE = `
@@ -35,8 +36,8 @@ if ARGV[11] == '' then return {1, id, 0} end
 -- adapter's own uid, so every node (this one included) delivers it, in storage order.
 local message = {id = id, room_id = ARGV[10], uid = ARGV[1], name = ARGV[2], picture = ARGV[3],
   msg = ARGV[4], time = ARGV[6], type = ARGV[5]}
-local packet = {type = 2, data = {'internal_msg', message}, nsp = '/chat'}
-redis.call('PUBLISH', ARGV[11], cmsgpack.pack({'store', packet, {rooms = {'room:' .. ARGV[10]}}}))
+local packet = {type = 2, data = {'internal_msg', message}, nsp = ARGV[12]}
+redis.call('PUBLISH', ARGV[11], cmsgpack.pack({'store', packet, {rooms = {ARGV[13]}}}))
 return {1, id, 1}
 `;
 
