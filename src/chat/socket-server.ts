@@ -86,14 +86,27 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
     key: (uid) => keys.userSockets(uid),
     logger,
   });
-  const heartbeat = setInterval(() => void limiter.renew(openSocketsByUser(nsp)), HEARTBEAT_MS).unref();
-  httpServer.once('close', () => clearInterval(heartbeat));
+  // Leases live in Redis only; the in-process limiter has nothing to renew.
+  if (deps.redis) {
+    const heartbeat = setInterval(() => void limiter.renew(openSocketsByUser(nsp)), HEARTBEAT_MS).unref();
+    httpServer.once('close', () => clearInterval(heartbeat));
+  }
 
   nsp.use(async (socket, next) => {
     try {
       const user = await auth.authenticate(socket.request);
       if (!user) return next(new Error(ERRORS.unauthorized));
       if (!(await limiter.acquire(user.uid, socket.id))) return next(new Error('too many connections'));
+      // Given back once, whichever comes first: the socket's disconnect, or its connection closing
+      // (a client gone while this middleware ran never reaches 'connection' nor 'disconnect').
+      let held = true;
+      const release = (): void => {
+        if (!held) return;
+        held = false;
+        void limiter.release(user.uid, socket.id);
+      };
+      socket.once('disconnect', release);
+      socket.conn.once('close', release);
       socket.data = { uid: user.uid, name: user.name, picture: user.picture };
       next();
     } catch (err) {
@@ -120,7 +133,6 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
         queue.run(event, ack, () => handle(socket, payload) as Promise<{ ok: true }>);
       });
     }
-    socket.on('disconnect', () => void limiter.release(uid, socket.id));
   });
 
   return { io, nsp, notify };
