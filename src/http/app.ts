@@ -11,7 +11,7 @@ import { setUpRequestLogging } from './set-up-logging.js';
 import { setUpOriginCheck, setUpWebSecurity, type CspExtra } from './set-up-security.js';
 import { setUpStaticResources } from './set-up-static.js';
 import { setUpViews } from './set-up-views.js';
-import { loadUser } from './require-user.js';
+import { currentUser, loadUser } from './require-user.js';
 
 export interface AppDeps {
   root: string;
@@ -42,9 +42,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: '32kb' }));
   app.use(express.urlencoded({ extended: false, limit: '32kb' }));
   app.use(deps.session);
-  app.use(loadUser(auth));
-  app.use(['/logout', '/sessionLogout'], (req, res, next) => {
-    const user = res.locals.user as { uid: string } | null;
+  // The signed-in user is resolved only where it is read (here and in chatRoutes): in Firebase
+  // mode that is a revocation-checked call to the Auth backend, which the sign-in pages and 404s
+  // do not need.
+  app.use(['/logout', '/sessionLogout'], loadUser(auth), (req, res, next) => {
+    const user = currentUser(res);
     const sessionId = req.sessionID;
     if (req.method === 'POST' && user) res.on('finish', () => deps.onSignOut({ uid: user.uid, sessionId }));
     next();

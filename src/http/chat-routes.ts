@@ -1,34 +1,37 @@
 /** The chat page and its JSON routes (contract: /chat, /chat/get_users, /chat/create_chat). */
 import express, { type Router } from 'express';
+import type { AuthProvider } from '../auth/types.js';
 import type { Config } from '../config.js';
 import { LIMITS } from '../shared/limits.js';
 import { createChatBody } from '../shared/schemas.js';
 import type { RoomWithMessages } from '../shared/types.js';
 import type { ChatStore } from '../store/types.js';
-import { currentUser, requireUser } from './require-user.js';
+import { currentUser, loadUser, requireUser } from './require-user.js';
 
 export interface ChatRouteDeps {
   config: Config;
   store: ChatStore;
+  auth: AuthProvider;
   /** Tells every member's sockets, on every node, about a room they were added to. */
   announceRoom: (room: RoomWithMessages, memberUids: string[]) => void;
 }
 
-export function chatRoutes({ config, store, announceRoom }: ChatRouteDeps): Router {
+export function chatRoutes({ config, store, auth, announceRoom }: ChatRouteDeps): Router {
   const router = express.Router();
+  const withUser = loadUser(auth);
 
-  router.get('/', (_req, res) => {
+  router.get('/', withUser, (_req, res) => {
     res.redirect(302, currentUser(res) ? '/chat' : '/login');
   });
 
-  router.get('/chat', requireUser('page'), async (_req, res) => {
+  router.get('/chat', withUser, requireUser('page'), async (_req, res) => {
     const user = currentUser(res)!;
     const rooms = await store.roomsWithMessages(user.uid, LIMITS.pageMessages);
     res.set('Cache-Control', 'no-store');
     res.render('chat.njk', { user, rooms });
   });
 
-  router.get('/chat/get_users', requireUser('json'), async (_req, res) => {
+  router.get('/chat/get_users', withUser, requireUser('json'), async (_req, res) => {
     const me = currentUser(res)!;
     const users: Record<string, { name: string; course: string; picture: string }> = {};
     for (const u of await store.listUsers()) {
@@ -38,7 +41,7 @@ export function chatRoutes({ config, store, announceRoom }: ChatRouteDeps): Rout
     res.json(users);
   });
 
-  router.post('/chat/create_chat', requireUser('json'), async (req, res) => {
+  router.post('/chat/create_chat', withUser, requireUser('json'), async (req, res) => {
     const me = currentUser(res)!;
     if (config.createChatRole === 'mentor' && me.role !== 'mentor') {
       res.status(403).json({ status: 'ERROR', error: 'only mentors may create chats' });
