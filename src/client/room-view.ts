@@ -9,6 +9,9 @@ import { render, type Me, type Notice } from './templates.js';
 import { localizeTimes } from './time.js';
 
 const NEAR_BOTTOM_PX = 80;
+
+/** The text of a rendered message (the macros put it in `msg-text`). */
+const textOf = (el: Element): string => el.querySelector('[data-testid="msg-text"]')?.textContent ?? '';
 const TYPING_SHOW_MS = 3000;
 
 export class RoomView {
@@ -134,21 +137,11 @@ export class RoomView {
 
   /** The server stored the pending message as `id`. */
   settle(el: HTMLElement, id: string, time: string): void {
-    if (this.has(id)) {
-      // Its internal_msg arrived before the acknowledgement and is already shown.
-      el.remove();
-      return;
-    }
-    el.dataset.msgId = id;
-    delete el.dataset.state;
-    el.querySelector('[data-testid="msg-status"]')!.textContent = '';
-    const t = el.querySelector<HTMLTimeElement>('time')!;
-    t.dateTime = time;
-    delete t.dataset.local;
-    localizeTimes(el);
+    const text = textOf(el);
     el.remove();
-    insertOrdered(this.list, el, messageKey(id));
-    this.updatePreview();
+    // Rendered anew as a stored message (addMessages skips it when its internal_msg came first).
+    const { uid, name, picture } = this.me;
+    this.addMessages([{ id, room_id: this.roomId, uid, name, picture, msg: text, time, type: 'user' }]);
   }
 
   /**
@@ -157,7 +150,7 @@ export class RoomView {
    */
   adoptPending(m: Message): boolean {
     for (const el of this.list.querySelectorAll<HTMLElement>('[data-state="sending"]')) {
-      if (el.querySelector('[data-testid="msg-text"]')?.textContent === m.msg) {
+      if (textOf(el) === m.msg) {
         this.settle(el, m.id, m.time);
         return true;
       }
@@ -166,30 +159,29 @@ export class RoomView {
   }
 
   fail(el: HTMLElement, reason: string): void {
-    el.dataset.state = 'failed';
-    const status = el.querySelector<HTMLElement>('[data-testid="msg-status"]')!;
-    status.textContent = `Not sent: ${reason}`;
-    status.dataset.testid = 'msg-error';
+    const failed = render.failed(textOf(el), el.querySelector('time')!.dateTime, reason);
+    el.replaceWith(failed);
+    localizeTimes(failed);
   }
 
   /** A failed copy of a message that reached the server after all (e.g. sent across a reconnect). */
   dropFailedCopy(text: string): void {
     for (const el of this.list.querySelectorAll<HTMLElement>('[data-state="failed"]')) {
-      if (el.querySelector('[data-testid="msg-text"]')?.textContent === text) {
+      if (textOf(el) === text) {
         el.remove();
         return;
       }
     }
   }
 
+  /** The conversation's preview line, rendered by the conv macro's own `conv_last`. */
   private updatePreview(): void {
     const last = this.lastWithId();
     if (!last) return;
-    const text = last.querySelector('[data-testid="msg-text"]')?.textContent ?? '';
-    const name = last.querySelector('[data-testid="msg-name"]')?.textContent;
-    // As the server renders it (conv macro): "<name>: <text>", notices without a name.
-    const who = last.dataset.kind === 'own' ? this.me.name : name;
-    this.conv.querySelector('[data-testid="conv-last"]')!.textContent = who ? `${who}: ${text}` : text;
+    const kind = last.dataset.kind;
+    const name = kind === 'own' ? this.me.name : (last.querySelector('[data-testid="msg-name"]')?.textContent ?? '');
+    const preview = render.convLast({ type: kind === 'server' ? 'server' : 'user', name, msg: textOf(last) });
+    this.conv.querySelector('[data-testid="conv-last"]')!.replaceWith(preview);
   }
 
   private lastWithId(): HTMLElement | null {

@@ -66,6 +66,9 @@ export const render = {
   message: (m: Message, me: Me): HTMLElement => toElement(call('message', m, me)),
   pending: (text: string, time: string): HTMLElement =>
     toElement(call('int_user', { id: '', msg: text, time }, 'sending')),
+  failed: (text: string, time: string, reason: string): HTMLElement =>
+    toElement(call('int_user', { id: '', msg: text, time }, 'failed', reason)),
+  convLast: (last: Pick<Message, 'type' | 'name' | 'msg'>): HTMLElement => toElement(call('conv_last', last)),
   notice: (n: Notice, after: string): HTMLElement => toElement(call('server_msg', n, after)),
   conv: (room: RoomWithMessages, active: boolean): HTMLElement => toElement(call('conv', room, active)),
   pane: (room: RoomWithMessages, me: Me | UserProfile, active: boolean): HTMLElement =>

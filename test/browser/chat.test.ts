@@ -103,6 +103,13 @@ describe('chat page', { skip: browserSkip }, () => {
     await bob.send(roomId, 'Are you there?');
     const badge = ann.conv(roomId).getByTestId('unread-badge');
     await badge.filter({ hasText: '1' }).waitFor();
+    // The list previews the newest message as the server renders it ("<name>: <text>"): for Ann
+    // from the live internal_msg, for Bob from his own message once acknowledged.
+    for (const p of [ann, bob]) {
+      const preview = p.conv(roomId).getByTestId('conv-last');
+      await preview.filter({ hasText: `Bob ${run}: Are you there?` }).waitFor();
+      assert.equal(await preview.textContent(), `Bob ${run}: Are you there?`);
+    }
     await screenshot(ann.page, 'chat-unread');
     await ann.open(roomId);
     await badge.waitFor({ state: 'hidden' });
