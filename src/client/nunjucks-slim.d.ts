@@ -11,6 +11,7 @@ export interface NunjucksSlim {
     opts?: { autoescape?: boolean },
   ) => {
     getTemplate(name: string, eagerCompile?: boolean): NunjucksTemplate;
+    addGlobal(name: string, value: unknown): unknown;
   };
   PrecompiledLoader: new (templates: Record<string, unknown>) => unknown;
 }

@@ -3,6 +3,7 @@
  * Every element the client adds comes from here, so the markup exists once and all user text is
  * autoescaped exactly as on the server.
  */
+import { LIMITS } from '../shared/limits.js';
 import type { Message, RoomWithMessages, UserProfile } from '../shared/types.js';
 import type {} from './nunjucks-slim.js';
 
@@ -36,6 +37,8 @@ function load(): Record<string, Macro> {
   const env = new nunjucks.Environment(new nunjucks.PrecompiledLoader(window.nunjucksPrecompiled ?? {}), {
     autoescape: true,
   });
+  // As on the server (src/http/set-up-views.ts): the macros read it.
+  env.addGlobal('pageSize', LIMITS.pageMessages);
   let result: Record<string, Macro> | null = null;
   // Precompiled templates without async filters run synchronously.
   env.getTemplate(MACRO_FILE, true).getExported((err, exported) => {

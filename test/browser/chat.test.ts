@@ -54,6 +54,9 @@ describe('chat page', { skip: browserSkip }, () => {
     await bob.conv(roomId).waitFor();
     assert.equal(await bob.page.getByTestId('conv-name').filter({ hasText: roomName }).count(), 1);
     await bob.open(roomId);
+    // The pane the browser rendered (room_added) knows the room has no older messages to load.
+    await bob.pane(roomId).getByTestId('history-start').waitFor();
+    assert.equal(await bob.pane(roomId).getByTestId('load-older').isVisible(), false);
 
     await ann.send(roomId, 'Hello Bob');
     // Own message on the right; it leaves the "sending" state once acknowledged.
