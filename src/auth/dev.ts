@@ -72,7 +72,6 @@ export function createDevAuth({ store, logger }: { store: ChatStore; logger: Log
   router.post('/sessionLogout', logout);
 
   return {
-    mode: 'dev',
     router,
     async authenticate(req: IncomingMessage) {
       const uid = (req as Request).session?.uid;

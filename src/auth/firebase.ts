@@ -100,5 +100,5 @@ export function createFirebaseAuth({ config, store, logger }: FirebaseAuthDeps):
   router.post('/logout', logout);
   router.post('/sessionLogout', logout);
 
-  return { mode: 'firebase', router, authenticate };
+  return { router, authenticate };
 }

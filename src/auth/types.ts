@@ -8,7 +8,6 @@ import type { Router } from 'express';
 import type { UserProfile } from '../shared/types.js';
 
 export interface AuthProvider {
-  readonly mode: 'dev' | 'firebase';
   /**
    * Routes of this mode: GET /login, POST /login (dev) or POST /sessionLogin (firebase),
    * POST /logout and /sessionLogout. Mounted after the session, security and CSRF middleware.

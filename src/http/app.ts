@@ -54,6 +54,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(auth.router);
   app.use(chatRoutes(deps));
   app.use(notFound());
-  app.use(errorHandler(logger, config.production));
+  app.use(errorHandler(logger));
   return app;
 }

@@ -12,7 +12,7 @@ export function notFound(): RequestHandler {
   };
 }
 
-export function errorHandler(logger: Logger, production: boolean): ErrorRequestHandler {
+export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const e = err as { status?: number; statusCode?: number; expose?: boolean; message?: string; type?: string };
     const status = e.status ?? e.statusCode ?? 500;
@@ -21,8 +21,7 @@ export function errorHandler(logger: Logger, production: boolean): ErrorRequestH
     if (!clientError) logger.error({ err, url: req.originalUrl }, 'request failed');
     if (res.headersSent) return;
     const message = clientError && e.expose !== false ? (e.message ?? 'bad request') : 'internal error';
-    const detail = production || !(err instanceof Error) || clientError ? undefined : err.stack;
     if (wantsJson(req.path, req.get('accept'))) res.status(status).json({ status: 'ERROR', error: message });
-    else res.status(status).render('error.njk', { status, message, detail });
+    else res.status(status).render('error.njk', { status, message });
   };
 }
