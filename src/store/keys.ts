@@ -18,8 +18,6 @@ export interface Keys {
   userSockets(uid: string): string;
   /** Set of member uids of one room. */
   roomMembers(roomId: string): string;
-  /** String: the room's name. */
-  roomName(roomId: string): string;
   /** Stream of the room's messages, capped (XADD MAXLEN ~). */
   roomMessages(roomId: string): string;
   /** Sorted set room id → n of the open random rooms, for lowest-number-first. */
@@ -37,7 +35,6 @@ export function createKeys(prefix: string): Keys {
     rateLimit: (uid) => `${prefix}user:${uid}:rate`,
     userSockets: (uid) => `${prefix}user:${uid}:sockets`,
     roomMembers: (roomId) => `${prefix}room:{${roomId}}:members`,
-    roomName: (roomId) => `${prefix}room:{${roomId}}:name`,
     roomMessages: (roomId) => `${prefix}room:{${roomId}}:messages`,
     randomRooms: () => `${prefix}random:rooms`,
     randomCounter: () => `${prefix}random:counter`,

@@ -28,7 +28,7 @@ type StreamEntry = [id: string, fields: string[]];
 const COMMANDS = {
   chatPostMessage: { numberOfKeys: 3, lua: scripts.POST_MESSAGE },
   chatJoinRandom: { numberOfKeys: 4, lua: scripts.JOIN_RANDOM },
-  chatLeaveRoom: { numberOfKeys: 6, lua: scripts.LEAVE_ROOM },
+  chatLeaveRoom: { numberOfKeys: 5, lua: scripts.LEAVE_ROOM },
   chatCreateGroup: { numberOfKeys: 1, lua: scripts.CREATE_GROUP },
   chatRoomsWithMessages: { numberOfKeys: 1, lua: scripts.ROOMS_WITH_MESSAGES },
 } as const;
@@ -82,7 +82,7 @@ export class RedisStore implements ChatStore {
   }
 
   private roomTemplates(): Arg[] {
-    return [...template(this.keys.roomMembers), ...template(this.keys.roomName), ...template(this.keys.roomMessages)];
+    return [...template(this.keys.roomMembers), ...template(this.keys.roomMessages)];
   }
 
   async saveUser(user: UserProfile): Promise<void> {
@@ -149,7 +149,7 @@ export class RedisStore implements ChatStore {
 
   async joinRandom(user: Pick<UserProfile, 'uid' | 'name'>): Promise<JoinRandomResult> {
     const time = new Date().toISOString();
-    const [joined, roomId, roomName, openingId] = (await this.cmd.chatJoinRandom(
+    const [joined, roomId, openingId] = (await this.cmd.chatJoinRandom(
       this.keys.userRandom(user.uid),
       this.keys.randomRooms(),
       this.keys.randomCounter(),
@@ -160,8 +160,9 @@ export class RedisStore implements ChatStore {
       this.limits.randomRoomSize,
       time,
       this.limits.historyKeep,
-    )) as [number, string, string, string | null];
-    const result: JoinRandomResult = { room: { room_id: roomId, room_name: roomName }, joined: joined === 1 };
+    )) as [number, string, string | null];
+    // A random room's name is its id.
+    const result: JoinRandomResult = { room: { room_id: roomId, room_name: roomId }, joined: joined === 1 };
     if (openingId) result.opening = serverMessage(roomId, openingId, `Chat started by ${user.name}`, time);
     return result;
   }
@@ -170,7 +171,6 @@ export class RedisStore implements ChatStore {
     const [left, deleted] = (await this.cmd.chatLeaveRoom(
       this.keys.userRooms(uid),
       this.keys.roomMembers(roomId),
-      this.keys.roomName(roomId),
       this.keys.roomMessages(roomId),
       this.keys.userRandom(uid),
       this.keys.randomRooms(),

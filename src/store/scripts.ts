@@ -43,77 +43,73 @@ return {1, id, 1}
 
 /**
  * KEYS: user's random key, open random rooms, random counter, user's rooms.
- * ARGV: members pre, suf, name pre, suf, messages pre, suf, uid, user name, size, time, keep.
- * Returns {joined, room id, room name, opening id or false}.
+ * ARGV: members pre, suf, messages pre, suf, uid, user name, size, time, keep.
+ * Returns {joined, room id, opening id or false}. A random room's name is its id.
  */
 export const JOIN_RANDOM = `${SERVER_MESSAGE_FN}
-local mpre, msuf, npre, nsuf, xpre, xsuf = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local uid, size = ARGV[7], tonumber(ARGV[9])
+local mpre, msuf, xpre, xsuf = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local uid, size = ARGV[5], tonumber(ARGV[7])
 local cur = redis.call('GET', KEYS[1])
 if cur and redis.call('SISMEMBER', mpre .. cur .. msuf, uid) == 1 then
-  return {0, cur, redis.call('GET', npre .. cur .. nsuf) or cur, false}
+  return {0, cur, false}
 end
-local room, name, opening
+local room, opening
 local top = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 if top[1] then
   room = top[1]
-  name = redis.call('GET', npre .. room .. nsuf) or room
 else
   local n = redis.call('INCR', KEYS[3]) - 1
   room = 'Random_' .. string.format('%d', n)
-  name = room
-  redis.call('SET', npre .. room .. nsuf, name)
-  opening = server_message(xpre .. room .. xsuf, ARGV[11], 'Chat started by ' .. ARGV[8], ARGV[10])
+  opening = server_message(xpre .. room .. xsuf, ARGV[9], 'Chat started by ' .. ARGV[6], ARGV[8])
   top = {room, n}
 end
 local members = mpre .. room .. msuf
 redis.call('SADD', members, uid)
-redis.call('HSET', KEYS[4], room, name)
+redis.call('HSET', KEYS[4], room, room)
 redis.call('SET', KEYS[1], room)
 if redis.call('SCARD', members) >= size then
   redis.call('ZREM', KEYS[2], room)
 else
   redis.call('ZADD', KEYS[2], top[2], room)
 end
-return {1, room, name, opening or false}
+return {1, room, opening or false}
 `;
 
 /**
- * KEYS: user's rooms, members, name, messages, user's random key, open random rooms.
+ * KEYS: user's rooms, members, messages, user's random key, open random rooms.
  * ARGV: uid, room id, size. Returns {left, deleted}.
  */
 export const LEAVE_ROOM = `
 local uid, room, size = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if redis.call('SREM', KEYS[2], uid) == 0 then return {0, 0} end
 redis.call('HDEL', KEYS[1], room)
-if redis.call('GET', KEYS[5]) == room then redis.call('DEL', KEYS[5]) end
+if redis.call('GET', KEYS[4]) == room then redis.call('DEL', KEYS[4]) end
 local left = redis.call('SCARD', KEYS[2])
 if left == 0 then
-  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
-  redis.call('ZREM', KEYS[6], room)
+  redis.call('DEL', KEYS[2], KEYS[3])
+  redis.call('ZREM', KEYS[5], room)
   return {1, 1}
 end
 local n = string.match(room, '^Random_(%d+)$')
-if n and left < size then redis.call('ZADD', KEYS[6], n, room) end
+if n and left < size then redis.call('ZADD', KEYS[5], n, room) end
 return {1, 0}
 `;
 
 /**
  * KEYS: creator's room counter.
- * ARGV: members pre, suf, name pre, suf, messages pre, suf, user-rooms pre, suf,
+ * ARGV: members pre, suf, messages pre, suf, user-rooms pre, suf,
  *       creator uid, creator name, room name, time, keep, member uids...
- * Returns {room id, opening id}.
+ * Returns {room id, opening id}. The name lives in each member's rooms hash, where it is read.
  */
 export const CREATE_GROUP = `${SERVER_MESSAGE_FN}
 local n = redis.call('INCR', KEYS[1]) - 1
-local room = ARGV[9] .. '_' .. string.format('%d', n)
+local room = ARGV[7] .. '_' .. string.format('%d', n)
 local members = ARGV[1] .. room .. ARGV[2]
-redis.call('SET', ARGV[3] .. room .. ARGV[4], ARGV[11])
-for i = 14, #ARGV do
+for i = 12, #ARGV do
   redis.call('SADD', members, ARGV[i])
-  redis.call('HSET', ARGV[7] .. ARGV[i] .. ARGV[8], room, ARGV[11])
+  redis.call('HSET', ARGV[5] .. ARGV[i] .. ARGV[6], room, ARGV[9])
 end
-local opening = server_message(ARGV[5] .. room .. ARGV[6], ARGV[13], 'Chat started by ' .. ARGV[10], ARGV[12])
+local opening = server_message(ARGV[3] .. room .. ARGV[4], ARGV[11], 'Chat started by ' .. ARGV[8], ARGV[10])
 return {room, opening}
 `;
 
