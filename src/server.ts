@@ -20,7 +20,7 @@ import type { CspExtra } from './http/set-up-security.js';
 import type { Logger } from './logger.js';
 import { userChannel } from './shared/events.js';
 import { createStore } from './store/index.js';
-import { createRedisClient } from './store/redis-client.js';
+import { createRedisClient, whenReady } from './store/redis-client.js';
 import type { ChatStore } from './store/types.js';
 
 /** The project root (dist/.. or src/..): views/ and public/ live there. */
@@ -44,12 +44,14 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
   let adapterClients: { pub: Redis; sub: Redis } | null = null;
   if (config.redisUrl) {
     const opts = { commandTimeoutMs: config.storeTimeoutMs };
-    redis = createRedisClient(config.redisUrl, 'chat-store', logger, opts);
+    redis = createRedisClient(config.redisUrl, 'chat-store', logger, { ...opts, replayAfterReconnect: false });
     // The adapter's subscriber sits in subscribe mode, so it needs a connection of its own.
     const pub = createRedisClient(config.redisUrl, 'chat-adapter-pub', logger, opts);
     const sub = createRedisClient(config.redisUrl, 'chat-adapter-sub', logger, { commandTimeoutMs: 0 });
     adapterClients = { pub, sub };
     redisClients.push(redis, pub, sub);
+    // The store's client has no offline queue: wait until it is connected before serving.
+    await whenReady(redis);
   }
   const store = createStore(config, logger, redis ?? undefined);
   logger.info(

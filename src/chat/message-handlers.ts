@@ -22,7 +22,7 @@ export function createMessageHandlers({ store, nsp }: MessageHandlerDeps) {
 
   return {
     async text(socket: ChatSocket, payload: unknown): Promise<Ack<{ id: string; time: string }>> {
-      const { room_id, msg } = parsePayload(textPayload, payload);
+      const { room_id, msg, client_id } = parsePayload(textPayload, payload);
       const user = socket.data;
       const text = parseMessageText(msg);
       if (text === null) {
@@ -36,12 +36,14 @@ export function createMessageHandlers({ store, nsp }: MessageHandlerDeps) {
         name: user.name,
         picture: user.picture,
         msg: text,
+        ...(client_id === undefined ? {} : { client_id }),
       });
       if (!result.ok) throw new Refusal(result.error);
       // The Redis store publishes through the adapter inside its write (delivery order equals
-      // storage order on every node); the in-process store leaves delivery to us.
-      if (!result.published) nsp.to(roomChannel(room_id)).emit('internal_msg', result.message);
-      return { ok: true, id: result.message.id, time: result.message.time };
+      // storage order on every node); the in-process store leaves delivery to us. A resend of a
+      // stored client id (message null) was delivered when it was stored.
+      if (result.message && !result.published) nsp.to(roomChannel(room_id)).emit('internal_msg', result.message);
+      return { ok: true, id: result.id, time: result.time };
     },
 
     async history(socket: ChatSocket, payload: unknown): Promise<Ack<{ messages: Message[] }>> {

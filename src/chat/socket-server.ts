@@ -17,6 +17,7 @@ import { ERRORS } from '../shared/limits.js';
 import { adapterKeyOf } from '../store/index.js';
 import { createKeys } from '../store/keys.js';
 import type { ChatStore } from '../store/types.js';
+import { createCatchUpHandlers } from './catch-up-handlers.js';
 import { SocketQueue, type Drain } from './handler.js';
 import { createMessageHandlers } from './message-handlers.js';
 import { createNotifier, sessionChannel, type Notifier } from './notify.js';
@@ -120,6 +121,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
   const handlers: { [E in keyof ClientToServerEvents]: (socket: ChatSocket, payload: unknown) => Promise<object> } = {
     ...rooms,
     ...messages,
+    ...createCatchUpHandlers({ store }),
   };
 
   nsp.on('connection', (socket) => {
@@ -141,18 +143,29 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
 /**
  * Whatever was published while this node's adapter subscriber was disconnected (a Redis restart,
  * a network cut) never reached this node's sockets, and the store may have been writing again
- * before the subscriber was back. Once it is back (ioredis has re-sent its psubscribe), close the
- * sockets' transports: clients reconnect by themselves and catch up with `history {after}`, as
- * after any reconnect. A server-side disconnect would stop them from reconnecting.
+ * before the subscriber was back. Once it is back, the node tells its sockets to catch up
+ * (`resync`), and they do so with `catch_up`/`history {after}` as after a reconnect. The
+ * transports stay open: closing them (as this node once did) killed the acknowledgements of
+ * events in flight, whose messages were stored but never confirmed.
+ *
+ * ioredis re-sends the (p)subscribe when the connection is ready again; a PING on the same
+ * connection is answered after it, so once the PONG is in, anything a client's catch-up does
+ * not return yet reaches this node live.
  */
 function resyncAfterSubscriberLoss(sub: Redis, nsp: ChatNamespace, logger: Logger): void {
   let wasReady = sub.status === 'ready';
   sub.on('ready', () => {
-    if (wasReady) {
-      logger.warn({ sockets: nsp.sockets.size }, 'adapter subscriber back: clients reconnect to catch up');
-      for (const socket of nsp.sockets.values()) socket.conn.close();
+    if (!wasReady) {
+      wasReady = true;
+      return;
     }
-    wasReady = true;
+    sub
+      .ping()
+      .catch((err: unknown) => logger.warn({ err }, 'adapter subscriber ping failed'))
+      .finally(() => {
+        logger.warn({ sockets: nsp.sockets.size }, 'adapter subscriber back: clients told to catch up');
+        nsp.local.emit('resync', { reason: 'subscriber' });
+      });
   });
 }
 

@@ -3,7 +3,16 @@
  * (names as in the Socket.IO docs). Payload parameters are typed as the client sends them;
  * the server still validates every one at the boundary (src/shared/schemas.ts).
  */
-import type { Message, RoomRef, RoomWithMessages, StatusEvent, TypingEvent } from './types.js';
+import type {
+  CatchUpResult,
+  CatchUpRoom,
+  Message,
+  ResyncEvent,
+  RoomRef,
+  RoomWithMessages,
+  StatusEvent,
+  TypingEvent,
+} from './types.js';
 
 export type AckOk<T extends object = object> = { ok: true } & T;
 export type AckErr = { ok: false; error: string };
@@ -19,11 +28,20 @@ export interface HistoryQuery {
 
 export interface ClientToServerEvents {
   joined: (payload: Record<string, never>, ack: AckFn<{ rooms: RoomRef[] }>) => void;
-  text: (payload: { room_id: string; msg: string }, ack: AckFn<{ id: string; time: string }>) => void;
+  text: (
+    payload: { room_id: string; msg: string; client_id?: string },
+    ack: AckFn<{ id: string; time: string }>,
+  ) => void;
   join_random: (payload: Record<string, never>, ack: AckFn<RoomRef>) => void;
   exit_room: (payload: { room_id: string }, ack: AckFn) => void;
   history: (payload: HistoryQuery, ack: AckFn<{ messages: Message[] }>) => void;
   typing: (payload: { room_id: string }, ack: AckFn) => void;
+  /**
+   * Not in the contract (the project's own): many rooms caught up in one event, so a page in
+   * 1,000 rooms needs 10 events after a reconnect, not 1,000. Rooms the user is no longer in are
+   * left out of the answer.
+   */
+  catch_up: (payload: { rooms: CatchUpRoom[] }, ack: AckFn<{ rooms: CatchUpResult[] }>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -32,6 +50,8 @@ export interface ServerToClientEvents {
   room_added: (room: RoomWithMessages) => void;
   room_removed: (room: { room_id: string }) => void;
   typing: (typing: TypingEvent) => void;
+  /** Not in the contract (the project's own): catch up every room now (e.g. the node's adapter subscriber was lost). */
+  resync: (event: ResyncEvent) => void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no server-to-server events yet

@@ -27,6 +27,12 @@ export const LIMITS = {
   rateLimitWindowMs: 10_000,
   /** Users a group can be created with in one request. */
   createChatMaxUsers: 200,
+  /** Rooms one `catch_up` request may name. */
+  catchUpMaxRooms: 100,
+  /** Messages per room one `catch_up` answer gives at most (then `more`, and `history {after}`). */
+  catchUpPerRoom: 100,
+  /** How long a `client_id` is remembered for deduplication (the contract: at least 24 hours). */
+  clientIdKeepMs: 24 * 3600 * 1000,
 } as const;
 
 /** Refusals exactly as the contract words them. */

@@ -19,8 +19,15 @@ export const emptyPayload = plainObject;
 
 export const roomPayload = z.looseObject({ room_id: roomIdSchema });
 
+/** The contract's `client_id`: 8 to 64 of `A-Z a-z 0-9 _ -`, new for each message meant. */
+export const clientIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/);
+
 // `msg` may be missing here: that is `invalid message`, answered after the membership check.
-export const textPayload = z.looseObject({ room_id: roomIdSchema, msg: z.unknown().optional() });
+export const textPayload = z.looseObject({
+  room_id: roomIdSchema,
+  msg: z.unknown().optional(),
+  client_id: clientIdSchema.optional(),
+});
 
 export const historyPayload = z.looseObject({
   room_id: roomIdSchema,
@@ -32,6 +39,13 @@ export const historyPayload = z.looseObject({
     .positive()
     .refine((n) => Number.isInteger(n))
     .optional(),
+});
+
+export const catchUpPayload = z.looseObject({
+  rooms: z
+    .array(z.looseObject({ room_id: roomIdSchema, after: messageIdSchema }))
+    .min(1)
+    .max(LIMITS.catchUpMaxRooms),
 });
 
 /** Trimmed message text, or null when the contract calls it invalid. */

@@ -22,6 +22,8 @@ export interface Message {
   /** ISO-8601 instant set by the server. */
   time: string;
   type: 'user' | 'server';
+  /** The sender's id for this message (CONTRACT "Sending exactly once"); absent when sent without one. */
+  client_id?: string;
 }
 
 export interface RoomRef {
@@ -47,4 +49,23 @@ export interface TypingEvent {
   room_id: string;
   uid: string;
   name: string;
+}
+
+/** One room's part of a `catch_up` request: everything strictly after `after` is wanted. */
+export interface CatchUpRoom {
+  room_id: string;
+  after: string;
+}
+
+/** One room's part of a `catch_up` answer: the oldest messages after the mark, oldest first. */
+export interface CatchUpResult {
+  room_id: string;
+  messages: Message[];
+  /** True when the room has more after the last message given: page on with `history {after}`. */
+  more: boolean;
+}
+
+/** `resync`: live deliveries to this socket may have been missed; catch up every room. */
+export interface ResyncEvent {
+  reason: 'subscriber' | 'failover';
 }

@@ -5,6 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { LIMITS } from '../shared/limits.js';
 import { createKeys } from './keys.js';
 import { MemoryStore } from './memory-store.js';
 import { RedisStore } from './redis-store.js';
@@ -24,6 +25,7 @@ export function storeLimitsOf(config: Config): StoreLimits {
     rateLimitWindowMs: config.rateLimitWindowMs,
     historyKeep: config.historyKeep,
     randomRoomSize: config.randomRoomSize,
+    clientIdKeepMs: LIMITS.clientIdKeepMs,
   };
 }
 

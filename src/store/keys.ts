@@ -20,6 +20,12 @@ export interface Keys {
   roomMembers(roomId: string): string;
   /** Stream of the room's messages, capped (XADD MAXLEN ~). */
   roomMessages(roomId: string): string;
+  /**
+   * String `<id> <time>` of the message the user sent to the room with this client id, kept
+   * LIMITS.clientIdKeepMs: a resend answers it instead of storing again. In the room's slot, so
+   * the posting script checks and sets it atomically with the append.
+   */
+  clientId(roomId: string, uid: string, clientId: string): string;
   /** Sorted set room id → n of the open random rooms, for lowest-number-first. */
   randomRooms(): string;
   /** Counter: the n of the next new Random_<n>. */
@@ -36,6 +42,8 @@ export function createKeys(prefix: string): Keys {
     userSockets: (uid) => `${prefix}user:${uid}:sockets`,
     roomMembers: (roomId) => `${prefix}room:{${roomId}}:members`,
     roomMessages: (roomId) => `${prefix}room:{${roomId}}:messages`,
+    // uid before the client id: a uid may hold ':' but a client id cannot (A-Z a-z 0-9 _ -).
+    clientId: (roomId, uid, clientId) => `${prefix}room:{${roomId}}:cid:${uid}:${clientId}`,
     randomRooms: () => `${prefix}random:rooms`,
     randomCounter: () => `${prefix}random:counter`,
   };

@@ -7,7 +7,7 @@
  */
 import type { Message, RoomRef, RoomWithMessages, UserProfile } from '../shared/types.js';
 import { byRoomId, compareIds, parseId, type ParsedId } from './ids.js';
-import type { ChatStore, HistoryRange, JoinRandomResult, PostResult, StoreLimits } from './types.js';
+import type { ChatStore, HistoryRange, JoinRandomResult, MessageDraft, PostResult, StoreLimits } from './types.js';
 
 interface Room {
   name: string;
@@ -34,6 +34,8 @@ export class MemoryStore implements ChatStore {
   /** Open random rooms (with space): room id → n. */
   private readonly openRandom = new Map<string, number>();
   private randomCounter = 0;
+  /** `room \0 uid \0 client id` → the stored message's id and time, and when to forget it. */
+  private readonly clientIds = new Map<string, { id: string; time: string; until: number }>();
 
   constructor(private readonly limits: StoreLimits) {}
 
@@ -123,19 +125,47 @@ export class MemoryStore implements ChatStore {
     return { left: true, deleted: false };
   }
 
-  async postMessage(draft: Omit<Message, 'id' | 'time' | 'type'> & { type?: Message['type'] }): Promise<PostResult> {
+  async postMessage(draft: MessageDraft): Promise<PostResult> {
+    const now = Date.now();
+    this.forgetClientIds(now);
+    const cidKey = draft.client_id === undefined ? null : `${draft.room_id}\0${draft.uid}\0${draft.client_id}`;
+    const prev = cidKey === null ? undefined : this.clientIds.get(cidKey);
+    if (prev) return { ok: true, id: prev.id, time: prev.time, message: null, published: false };
     const room = this.rooms.get(draft.room_id);
     if (!room?.members.has(draft.uid)) return { ok: false, error: 'not a member' };
-    const now = Date.now();
     const window = this.limits.rateLimitWindowMs;
     // Sliding window: a post counts while it is younger than the window; refused posts never count.
     const log = (this.rateLog.get(draft.uid) ?? []).filter((t) => t > now - window);
     this.rateLog.set(draft.uid, log);
     if (log.length >= this.limits.rateLimitCount) return { ok: false, error: 'rate limited' };
     log.push(now);
-    const { room_id, uid, name, picture, msg } = draft;
-    const message = this.append(room_id, room, { room_id, uid, name, picture, msg, type: draft.type ?? 'user' });
-    return { ok: true, message: copy(message), published: false };
+    const { room_id, uid, name, picture, msg, client_id } = draft;
+    const message = this.append(room_id, room, {
+      room_id,
+      uid,
+      name,
+      picture,
+      msg,
+      type: draft.type ?? 'user',
+      ...(client_id === undefined ? {} : { client_id }),
+    });
+    if (cidKey !== null) {
+      this.clientIds.set(cidKey, { id: message.id, time: message.time, until: now + this.limits.clientIdKeepMs });
+    }
+    return { ok: true, id: message.id, time: message.time, message: copy(message), published: false };
+  }
+
+  async memberOf(uid: string, roomIds: readonly string[]): Promise<Set<string>> {
+    const mine = this.userRoomMap.get(uid);
+    return new Set(roomIds.filter((id) => mine?.has(id)));
+  }
+
+  /** Client ids are remembered in insertion order with one lifetime, so the oldest go first. */
+  private forgetClientIds(now: number): void {
+    for (const [key, entry] of this.clientIds) {
+      if (entry.until > now) return;
+      this.clientIds.delete(key);
+    }
   }
 
   async history(roomId: string, range: HistoryRange): Promise<Message[]> {

@@ -10,7 +10,7 @@ import type { Message, RoomRef, RoomWithMessages, UserProfile } from '../shared/
 import { byRoomId, formatId, isMaxId, isMinId, parseId } from './ids.js';
 import type { Keys } from './keys.js';
 import * as scripts from './scripts.js';
-import type { ChatStore, HistoryRange, JoinRandomResult, PostResult, StoreLimits } from './types.js';
+import type { ChatStore, HistoryRange, JoinRandomResult, MessageDraft, PostResult, StoreLimits } from './types.js';
 import { createTurnBatcher } from './turn-batcher.js';
 
 export interface RedisStoreOptions {
@@ -26,7 +26,7 @@ type Script = (...args: Arg[]) => Promise<unknown>;
 type StreamEntry = [id: string, fields: string[]];
 
 const COMMANDS = {
-  chatPostMessage: { numberOfKeys: 3, lua: scripts.POST_MESSAGE },
+  chatPostMessage: { numberOfKeys: 4, lua: scripts.POST_MESSAGE },
   chatJoinRandom: { numberOfKeys: 4, lua: scripts.JOIN_RANDOM },
   chatLeaveRoom: { numberOfKeys: 5, lua: scripts.LEAVE_ROOM },
   chatCreateGroup: { numberOfKeys: 1, lua: scripts.CREATE_GROUP },
@@ -54,6 +54,7 @@ function toMessage(roomId: string, [id, fields]: StreamEntry): Message {
     msg: f.msg ?? '',
     time: f.time ?? '',
     type: f.type === 'server' ? 'server' : 'user',
+    ...(f.client_id ? { client_id: f.client_id } : {}),
   };
 }
 
@@ -181,14 +182,17 @@ export class RedisStore implements ChatStore {
     return { left: left === 1, deleted: deleted === 1 };
   }
 
-  async postMessage(draft: Omit<Message, 'id' | 'time' | 'type'> & { type?: Message['type'] }): Promise<PostResult> {
+  async postMessage(draft: MessageDraft): Promise<PostResult> {
     const type = draft.type ?? 'user';
     const time = new Date().toISOString();
+    const cid = draft.client_id ?? '';
     await this.endOfTurn();
     const reply = (await this.cmd.chatPostMessage(
       this.keys.roomMembers(draft.room_id),
       this.keys.rateLimit(draft.uid),
       this.keys.roomMessages(draft.room_id),
+      // Without a client id the script reads no such key; any key of the room's slot will do.
+      this.keys.clientId(draft.room_id, draft.uid, cid),
       draft.uid,
       draft.name,
       draft.picture,
@@ -200,11 +204,25 @@ export class RedisStore implements ChatStore {
       this.limits.historyKeep,
       draft.room_id,
       ...this.adapterTarget(draft.room_id),
-    )) as [0, 'not a member' | 'rate limited'] | [1, string, number];
+      cid,
+      this.limits.clientIdKeepMs,
+    )) as [0, 'not a member' | 'rate limited'] | [1, string, number] | [2, string];
     if (reply[0] === 0) return { ok: false, error: reply[1] };
+    if (reply[0] === 2) {
+      const [id = '', storedTime = ''] = reply[1].split(' ');
+      return { ok: true, id, time: storedTime, message: null, published: false };
+    }
     const { room_id, uid, name, picture, msg } = draft;
     const message: Message = { id: reply[1], room_id, uid, name, picture, msg, time, type };
-    return { ok: true, message, published: reply[2] === 1 };
+    if (cid) message.client_id = cid;
+    return { ok: true, id: message.id, time, message, published: reply[2] === 1 };
+  }
+
+  async memberOf(uid: string, roomIds: readonly string[]): Promise<Set<string>> {
+    if (roomIds.length === 0) return new Set();
+    // The user's rooms hash names every room they are in: one HMGET answers for all of them.
+    const names = await this.redis.hmget(this.keys.userRooms(uid), ...roomIds);
+    return new Set(roomIds.filter((_, i) => names[i] !== null));
   }
 
   /**

@@ -15,27 +15,41 @@ end
 `;
 
 /**
- * KEYS: members, rate log, messages.
+ * KEYS: members, rate log, messages, client id (the sender's `client_id` key; any key of the
+ * room's slot when there is none).
  * ARGV: uid, name, picture, msg, type, time, rate count, window ms, keep, room id, channel ('' = none),
- *       namespace, Socket.IO room (the last three as the adapter spells them; see RedisStore).
- * Returns {0, reason} or {1, id, published}.
+ *       namespace, Socket.IO room (the last three as the adapter spells them; see RedisStore),
+ *       client id ('' = none), client id keep ms.
+ * Returns {0, reason}, {1, id, published}, or {2, "<id> <time>"} when the client id was stored
+ * already (a resend: nothing stored, published or counted).
  */
 export const POST_MESSAGE = `
+local cid = ARGV[14]
+if cid ~= '' then
+  local prev = redis.call('GET', KEYS[4])
+  if prev then return {2, prev} end
+end
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {0, 'not a member'} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[8])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[7]) then return {0, 'rate limited'} end
-local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*', 'uid', ARGV[1], 'name', ARGV[2],
-  'picture', ARGV[3], 'msg', ARGV[4], 'type', ARGV[5], 'time', ARGV[6])
+local fields = {'uid', ARGV[1], 'name', ARGV[2], 'picture', ARGV[3], 'msg', ARGV[4], 'type', ARGV[5], 'time', ARGV[6]}
+if cid ~= '' then
+  fields[#fields + 1] = 'client_id'
+  fields[#fields + 1] = cid
+end
+local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*', unpack(fields))
 redis.call('ZADD', KEYS[2], now, ARGV[10] .. ' ' .. id)
 redis.call('PEXPIRE', KEYS[2], window)
+if cid ~= '' then redis.call('SET', KEYS[4], id .. ' ' .. ARGV[6], 'PX', ARGV[15]) end
 if ARGV[11] == '' then return {1, id, 0} end
 -- The @socket.io/redis-adapter wire format: [sender uid, packet, opts]. "store" is never an
 -- adapter's own uid, so every node (this one included) delivers it, in storage order.
 local message = {id = id, room_id = ARGV[10], uid = ARGV[1], name = ARGV[2], picture = ARGV[3],
   msg = ARGV[4], time = ARGV[6], type = ARGV[5]}
+if cid ~= '' then message.client_id = cid end
 local packet = {type = 2, data = {'internal_msg', message}, nsp = ARGV[12]}
 redis.call('PUBLISH', ARGV[11], cmsgpack.pack({'store', packet, {rooms = {ARGV[13]}}}))
 return {1, id, 1}

@@ -22,10 +22,26 @@ export interface StoreLimits {
   historyKeep: number;
   rateLimitCount: number;
   rateLimitWindowMs: number;
+  /** How long a `client_id` is remembered (LIMITS.clientIdKeepMs; tests may shorten it). */
+  clientIdKeepMs: number;
 }
 
 export type PostResult =
-  { ok: true; message: Message; published: boolean } | { ok: false; error: 'not a member' | 'rate limited' };
+  | {
+      ok: true;
+      id: string;
+      time: string;
+      /**
+       * The message as stored now; null when its `client_id` was stored already (a resend:
+       * nothing was stored, counted or published again, and there is nothing to deliver).
+       */
+      message: Message | null;
+      published: boolean;
+    }
+  | { ok: false; error: 'not a member' | 'rate limited' };
+
+/** What postMessage stores: the server sets id and time (and type `user` unless told). */
+export type MessageDraft = Omit<Message, 'id' | 'time' | 'type'> & { type?: Message['type'] };
 
 export interface JoinRandomResult {
   room: RoomRef;
@@ -67,12 +83,17 @@ export interface ChatStore {
   leaveRoom(uid: string, roomId: string): Promise<{ left: boolean; deleted: boolean }>;
 
   /**
-   * Atomically: checks membership, applies the per-user rate limit (a refused post does not
-   * count), stores the message with a server id and time. When the store can publish to the
-   * Socket.IO adapter itself (Redis), it does so in the same step and says `published`, so
-   * delivery order equals storage order on every node.
+   * Atomically: answers the stored message when the draft's `client_id` was stored already (for
+   * the same user and room, within clientIdKeepMs), else checks membership, applies the per-user
+   * rate limit (a refused post does not count), stores the message with a server id and time
+   * and remembers its `client_id`. When the store can publish to the Socket.IO adapter itself
+   * (Redis), it does so in the same step and says `published`, so delivery order equals storage
+   * order on every node.
    */
-  postMessage(draft: Omit<Message, 'id' | 'time' | 'type'> & { type?: Message['type'] }): Promise<PostResult>;
+  postMessage(draft: MessageDraft): Promise<PostResult>;
+
+  /** Which of these rooms the user is a member of: one round trip. */
+  memberOf(uid: string, roomIds: readonly string[]): Promise<Set<string>>;
 
   history(roomId: string, range: HistoryRange): Promise<Message[]>;
 

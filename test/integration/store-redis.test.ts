@@ -20,7 +20,13 @@ import { RedisStore } from '../../src/store/redis-store.js';
 import type { StoreLimits } from '../../src/store/types.js';
 import { deleteKeys, redisSkip, redisUrl, testRedis, uniquePrefix } from '../helpers/redis.js';
 
-const limits: StoreLimits = { randomRoomSize: 10, historyKeep: 1000, rateLimitCount: 1000, rateLimitWindowMs: 10_000 };
+const limits: StoreLimits = {
+  randomRoomSize: 10,
+  historyKeep: 1000,
+  rateLimitCount: 1000,
+  rateLimitWindowMs: 10_000,
+  clientIdKeepMs: 86_400_000,
+};
 const user = (uid: string): UserProfile => ({ uid, name: `Name ${uid}`, course: '', role: 'student', picture: '' });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -197,7 +203,7 @@ describe('RedisStore on real Redis', () => {
           picture: 'https://img.test/a.png',
           msg: `hello ${i} ü 🎉`,
         });
-        assert.ok(r.ok);
+        assert.ok(r.ok && r.message);
         assert.equal(r.published, true);
         posted.push(r.message);
       }

@@ -19,6 +19,7 @@ const baseLimits: StoreLimits = {
   // Generous unless a test is about the rate limit.
   rateLimitCount: 1_000_000,
   rateLimitWindowMs: 10_000,
+  clientIdKeepMs: 24 * 3600 * 1000,
 };
 
 function user(uid: string): UserProfile {
@@ -30,7 +31,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 async function post(store: ChatStore, u: UserProfile, roomId: string, msg: string): Promise<Message> {
   const r = await store.postMessage({ room_id: roomId, uid: u.uid, name: u.name, picture: u.picture, msg });
-  assert.ok(r.ok, `post "${msg}" refused: ${r.ok ? '' : r.error}`);
+  assert.ok(r.ok && r.message, `post "${msg}" refused: ${r.ok ? 'as a resend' : r.error}`);
   return r.message;
 }
 
@@ -224,6 +225,78 @@ for (const h of [memory, redisHarness()]) {
       assert.equal(r.ok && r.published, false, 'nothing publishes without an adapter key');
       const stored = await store.history(g.room_id, { limit: 100 });
       assert.deepEqual(stored.slice(1, 41), sent);
+    });
+
+    test('postMessage with client_id: stored with it; a resend answers the stored id and time, stores and counts nothing', async () => {
+      const store = h.make({ rateLimitCount: 2 });
+      const alice = user('alice');
+      const g = await store.createGroup(alice, 'G', ['bob']);
+      const draft = { room_id: g.room_id, uid: 'alice', name: 'A', picture: '', msg: 'once', client_id: 'abcdefgh' };
+      const first = await store.postMessage(draft);
+      assert.ok(first.ok && first.message);
+      assert.equal(first.message.client_id, 'abcdefgh');
+      assert.equal(first.id, first.message.id);
+      assert.equal(first.time, first.message.time);
+      // Resent (even with other text) three times: the stored message, nothing stored or counted.
+      for (let i = 0; i < 3; i++) {
+        assert.deepEqual(await store.postMessage({ ...draft, msg: 'changed' }), {
+          ok: true,
+          id: first.id,
+          time: first.time,
+          message: null,
+          published: false,
+        });
+      }
+      const second = await store.postMessage({ ...draft, client_id: 'ijklmnop' });
+      assert.ok(second.ok && second.message, 'the resends did not count toward the limit of 2');
+      assert.deepEqual(await store.postMessage({ ...draft, client_id: 'qrstuvwx' }), {
+        ok: false,
+        error: 'rate limited',
+      });
+      // Another user, or another room, with the same client id: a message of its own.
+      assert.deepEqual(await store.postMessage({ ...draft, uid: 'bob' }).then((r) => r.ok && r.message !== null), true);
+      const stored = (await store.history(g.room_id, { limit: 10 })).slice(1);
+      assert.deepEqual(
+        stored.map((m) => [m.uid, m.msg, m.client_id]),
+        [
+          ['alice', 'once', 'abcdefgh'],
+          ['alice', 'once', 'ijklmnop'],
+          ['bob', 'once', 'abcdefgh'],
+        ],
+      );
+      // After leaving, a resend still answers the stored message (it was stored), a new one is refused.
+      await store.leaveRoom('alice', g.room_id);
+      const again = await store.postMessage(draft);
+      assert.ok(again.ok && again.message === null && again.id === first.id);
+      assert.deepEqual(await store.postMessage({ ...draft, client_id: 'zzzzzzzz' }), {
+        ok: false,
+        error: 'not a member',
+      });
+    });
+
+    test('postMessage: a client_id is forgotten after clientIdKeepMs', async () => {
+      const store = h.make({ clientIdKeepMs: 150 });
+      const g = await store.createGroup(user('alice'), 'G', []);
+      const draft = { room_id: g.room_id, uid: 'alice', name: 'A', picture: '', msg: 'x', client_id: 'forget-me' };
+      const first = await store.postMessage(draft);
+      assert.ok(first.ok && first.message);
+      await sleep(300);
+      const later = await store.postMessage(draft);
+      assert.ok(later.ok && later.message && later.id !== first.id, 'stored anew once forgotten');
+    });
+
+    test('memberOf: the rooms of the list the user is in, one call', async () => {
+      const store = h.make();
+      const a = await store.createGroup(user('alice'), 'A', ['bob']);
+      const b = await store.createGroup(user('carol'), 'B', []);
+      const r = await store.joinRandom({ uid: 'bob', name: 'Bob' });
+      assert.deepEqual(
+        [...(await store.memberOf('bob', [a.room_id, b.room_id, r.room.room_id, 'nope']))].sort(),
+        [a.room_id, r.room.room_id].sort(),
+      );
+      assert.deepEqual([...(await store.memberOf('bob', []))], []);
+      await store.leaveRoom('bob', a.room_id);
+      assert.deepEqual([...(await store.memberOf('bob', [a.room_id]))], []);
     });
 
     test('postMessage refusals: not a member; rate limited (refused posts do not count, the window slides)', async () => {

@@ -19,6 +19,7 @@ function allKeys(keys: Keys): Record<string, string> {
   for (const room of ['alice_0', 'Random_3']) {
     out[`roomMembers:${room}`] = keys.roomMembers(room);
     out[`roomMessages:${room}`] = keys.roomMessages(room);
+    for (const uid of ['alice', 'bob']) out[`clientId:${room}:${uid}`] = keys.clientId(room, uid, 'c1d2e3f4');
   }
   return out;
 }
@@ -50,8 +51,8 @@ test("a room's keys share one hash tag, distinct from other rooms'", () => {
   const keys = createKeys('chat:');
   const tag = (key: string) => /\{([^}]*)\}/.exec(key)?.[1];
   for (const room of ['alice_0', 'Random_3']) {
-    const tags = [keys.roomMembers(room), keys.roomMessages(room)].map(tag);
-    assert.deepEqual(tags, [room, room]);
+    const tags = [keys.roomMembers(room), keys.roomMessages(room), keys.clientId(room, 'alice', 'c1d2e3f4')].map(tag);
+    assert.deepEqual(tags, [room, room, room]);
   }
   assert.notEqual(tag(keys.roomMembers('alice_0')), tag(keys.roomMembers('alice_1')));
 });
