@@ -6,23 +6,14 @@
 import { LIMITS } from '../shared/limits.js';
 import type { Message, RoomWithMessages, UserProfile } from '../shared/types.js';
 import type {} from './nunjucks-slim.js';
+import type { Me, Notice, Pending } from './state/types.js';
 
-export interface Me {
-  uid: string;
-  name: string;
-  picture: string;
-}
+export type { Me } from './state/types.js';
 
 export interface DirectoryEntry {
   name: string;
   course: string;
   picture: string;
-}
-
-/** A live join/exit notice: shaped like a server message without an id. */
-export interface Notice {
-  msg: string;
-  time: string;
 }
 
 type Macro = (...args: unknown[]) => { toString(): string };
@@ -67,12 +58,13 @@ function toElement(html: string): HTMLElement {
 
 export const render = {
   message: (m: Message, me: Me): HTMLElement => toElement(call('message', m, me)),
-  pending: (text: string, time: string): HTMLElement =>
-    toElement(call('int_user', { id: '', msg: text, time }, 'sending')),
-  failed: (text: string, time: string, reason: string): HTMLElement =>
-    toElement(call('int_user', { id: '', msg: text, time }, 'failed', reason)),
-  convLast: (last: Pick<Message, 'type' | 'name' | 'msg'>): HTMLElement => toElement(call('conv_last', last)),
-  notice: (n: Notice, after: string): HTMLElement => toElement(call('server_msg', n, after)),
+  /** An own message in the outbox; `note` says why a sending one waits (else "sending…"). */
+  pending: (p: Pending, note = ''): HTMLElement =>
+    toElement(
+      call('int_user', { id: '', msg: p.msg, time: p.time, client_id: p.client_id }, p.state, p.reason ?? note),
+    ),
+  convLast: (last: Pick<Message, 'type' | 'name' | 'msg'> | null): HTMLElement => toElement(call('conv_last', last)),
+  notice: (n: Notice): HTMLElement => toElement(call('server_msg', n, n.after)),
   conv: (room: RoomWithMessages, active: boolean): HTMLElement => toElement(call('conv', room, active)),
   pane: (room: RoomWithMessages, me: Me | UserProfile, active: boolean): HTMLElement =>
     toElement(call('tab_cont', room, me, active)),

@@ -28,7 +28,10 @@ export function chatRoutes({ config, store, auth, announceRoom }: ChatRouteDeps)
     const user = currentUser(res)!;
     const rooms = await store.roomsWithMessages(user.uid, LIMITS.pageMessages);
     res.set('Cache-Control', 'no-store');
-    res.render('chat.njk', { user, rooms });
+    // The same rooms go to the page as data too (views/chat.njk's #chat-data), so the browser
+    // starts its state from them instead of reading the rendered markup back.
+    const chatData = { me: { uid: user.uid, name: user.name, picture: user.picture }, rooms };
+    res.render('chat.njk', { user, rooms, chatData });
   });
 
   router.get('/chat/get_users', withUser, requireUser('json'), async (_req, res) => {

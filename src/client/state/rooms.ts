@@ -1,0 +1,202 @@
+/**
+ * The page's rooms: which are shown and in what order, their messages as they arrive, unread
+ * counts, typists, which one is open, and the resume marks catch-up starts from.
+ */
+import { LIMITS } from '../../shared/limits.js';
+import type { Message, RoomWithMessages } from '../../shared/types.js';
+import { maxId, MIN_ID } from '../ids.js';
+import { insertMessages, insertNotice, settledBy, type Source } from './messages.js';
+import type { ChatState, Me, Pending, RoomState } from './types.js';
+
+/** Live messages kept per room not on the page yet, at most. */
+const ORPHANS_KEPT = 200;
+const TYPING_SHOWN_MS = 3000;
+
+function newRoom(room: RoomWithMessages): RoomState {
+  const empty: RoomState = {
+    id: room.room_id,
+    name: room.room_name,
+    messages: [],
+    notices: [],
+    // The rule the server's macros use: a room shown with fewer than a page has no older messages.
+    complete: room.messages.length < LIMITS.pageMessages,
+    resume: MIN_ID,
+    live: true,
+    liveMax: undefined,
+    unread: 0,
+    typists: [],
+  };
+  return insertMessages(empty, room.messages, 'snapshot').room;
+}
+
+/** The page as the server rendered it, plus the outbox kept across a reload. */
+export function initialState(me: Me, rooms: readonly RoomWithMessages[], outbox: readonly Pending[] = []): ChatState {
+  const byId: Record<string, RoomState> = {};
+  for (const r of rooms) byId[r.room_id] = newRoom(r);
+  const state: ChatState = {
+    me,
+    rooms: byId,
+    order: rooms.map((r) => r.room_id),
+    outbox: [],
+    orphans: {},
+    active: rooms[0]?.room_id ?? null,
+    looking: true,
+    paneOpen: false,
+    connected: false,
+    nextSeq: 1,
+  };
+  // Sent before the reload and stored after all: the rendered page already has them.
+  return {
+    ...state,
+    outbox: settledBy(
+      outbox,
+      Object.values(byId).flatMap((r) => r.messages),
+      me.uid,
+    ),
+  };
+}
+
+function withRoom(state: ChatState, room: RoomState): ChatState {
+  return state.rooms[room.id] === room ? state : { ...state, rooms: { ...state.rooms, [room.id]: room } };
+}
+
+const lookingAt = (state: ChatState, roomId: string): boolean => state.active === roomId && state.looking;
+
+/**
+ * Messages for a room, from anywhere: each stored once, own pending copies settled by client_id,
+ * new messages of others counted unread unless the reader is looking at the room.
+ */
+export function receive(state: ChatState, roomId: string, messages: readonly Message[], source: Source): ChatState {
+  const room = state.rooms[roomId];
+  if (!room) {
+    if (source !== 'live' || messages.length === 0) return state;
+    const kept = [...(state.orphans[roomId] ?? []), ...messages].slice(-ORPHANS_KEPT);
+    return { ...state, orphans: { ...state.orphans, [roomId]: kept } };
+  }
+  const { room: next, added } = insertMessages(room, messages, source);
+  const outbox = settledBy(state.outbox, messages, state.me.uid);
+  const counted = source === 'live' || source === 'page';
+  const news = counted ? added.filter((m) => m.type === 'user' && m.uid !== state.me.uid).length : 0;
+  const unread = news > 0 && !lookingAt(state, roomId) ? next.unread + news : next.unread;
+  const updated = unread === next.unread ? next : { ...next, unread };
+  const changed = withRoom(state, updated);
+  return outbox === state.outbox ? changed : { ...changed, outbox };
+}
+
+/** Adds a room (or merges the messages of one already shown), with any live messages that came first. */
+export function addRoom(state: ChatState, room: RoomWithMessages, activate = false): ChatState {
+  let next = state;
+  if (!state.rooms[room.room_id]) {
+    const { [room.room_id]: waiting = [], ...orphans } = state.orphans;
+    next = {
+      ...state,
+      rooms: { ...state.rooms, [room.room_id]: newRoom(room) },
+      order: [...state.order, room.room_id],
+      orphans,
+    };
+    next = receive(next, room.room_id, room.messages, 'snapshot');
+    next = receive(next, room.room_id, waiting, 'live');
+  } else {
+    next = receive(state, room.room_id, room.messages, 'snapshot');
+  }
+  if (activate || next.active === null) next = activateRoom(next, room.room_id, activate);
+  return next;
+}
+
+/** The room is gone (left here or in another tab): its tab, pane and unsent messages go with it. */
+export function removeRoom(state: ChatState, roomId: string): ChatState {
+  const { [roomId]: gone, ...rooms } = state.rooms;
+  const { [roomId]: _orphans, ...orphans } = state.orphans;
+  if (!gone) return state.orphans === orphans ? state : { ...state, orphans };
+  const order = state.order.filter((id) => id !== roomId);
+  const wasActive = state.active === roomId;
+  return {
+    ...state,
+    rooms,
+    order,
+    orphans,
+    outbox: state.outbox.filter((p) => p.room_id !== roomId),
+    active: wasActive ? (order[0] ?? null) : state.active,
+    paneOpen: wasActive ? false : state.paneOpen,
+  };
+}
+
+/** Shows a room; `open` also brings its pane forward (phone layout). */
+export function activateRoom(state: ChatState, roomId: string, open: boolean): ChatState {
+  const room = state.rooms[roomId];
+  if (!room) return state;
+  const next = { ...state, active: roomId, paneOpen: open || state.paneOpen };
+  return next.looking && room.unread > 0 ? withRoom(next, { ...room, unread: 0 }) : next;
+}
+
+export function closePane(state: ChatState): ChatState {
+  return state.paneOpen ? { ...state, paneOpen: false } : state;
+}
+
+/** Whether the reader sees the active pane (the tab is visible; on a phone, the pane is open). */
+export function setLooking(state: ChatState, looking: boolean): ChatState {
+  const next = state.looking === looking ? state : { ...state, looking };
+  const room = next.active ? next.rooms[next.active] : undefined;
+  return looking && room && room.unread > 0 ? withRoom(next, { ...room, unread: 0 }) : next;
+}
+
+export function addNotice(state: ChatState, roomId: string, notice: { msg: string; time: string }): ChatState {
+  const room = state.rooms[roomId];
+  if (!room) return state;
+  return { ...withRoom(state, insertNotice(room, { ...notice, seq: state.nextSeq })), nextSeq: state.nextSeq + 1 };
+}
+
+/** A page of older history above the first message; `complete` when it was the last. */
+export function receiveOlder(
+  state: ChatState,
+  roomId: string,
+  messages: readonly Message[],
+  complete: boolean,
+): ChatState {
+  const next = receive(state, roomId, messages, 'older');
+  const room = next.rooms[roomId];
+  return room && complete && !room.complete ? withRoom(next, { ...room, complete: true }) : next;
+}
+
+/**
+ * Live deliveries may have been missed (disconnected, or told to resync): the marks stop moving
+ * with live messages until each room is caught up.
+ */
+export function freezeMarks(state: ChatState): ChatState {
+  const rooms: Record<string, RoomState> = {};
+  for (const [id, r] of Object.entries(state.rooms)) rooms[id] = r.live ? { ...r, live: false, liveMax: undefined } : r;
+  return { ...state, rooms };
+}
+
+/**
+ * The room's catch-up reached its newest message: what came live since the (re)join continues
+ * it, so the mark takes the newest of both and moves with live messages again.
+ */
+export function caughtUp(state: ChatState, roomId: string): ChatState {
+  const room = state.rooms[roomId];
+  if (!room || room.live) return state;
+  return withRoom(state, { ...room, live: true, resume: maxId(room.resume, room.liveMax)!, liveMax: undefined });
+}
+
+export function setConnected(state: ChatState, connected: boolean): ChatState {
+  if (state.connected === connected) return state;
+  const next = { ...state, connected };
+  return connected ? next : freezeMarks(next);
+}
+
+export function typingStarted(state: ChatState, roomId: string, uid: string, name: string, now: number): ChatState {
+  const room = state.rooms[roomId];
+  if (!room || uid === state.me.uid) return state;
+  const typists = [...room.typists.filter((t) => t.uid !== uid), { uid, name, until: now + TYPING_SHOWN_MS }];
+  return withRoom(state, { ...room, typists });
+}
+
+/** Drops indicators whose time is up. */
+export function typingExpired(state: ChatState, now: number): ChatState {
+  let next = state;
+  for (const room of Object.values(state.rooms)) {
+    if (!room.typists.some((t) => t.until <= now)) continue;
+    next = withRoom(next, { ...room, typists: room.typists.filter((t) => t.until > now) });
+  }
+  return next;
+}

@@ -1,0 +1,85 @@
+/**
+ * The chat page's state: plain, immutable data. Every change is a function in this folder that
+ * takes a state and returns a new one (sharing what did not change), so the views can tell what
+ * changed by reference and the rules can be tested in Node without a browser.
+ */
+import type { Message } from '../../shared/types.js';
+
+export interface Me {
+  uid: string;
+  name: string;
+  picture: string;
+}
+
+/** A live join/exit status: it has no id, so it sorts just after the message it followed. */
+export interface Notice {
+  /** Arrival number, unique per page: keeps notices with the same `after` in arrival order. */
+  seq: number;
+  /** Id of the newest message the room had when the notice came ('' when it had none). */
+  after: string;
+  msg: string;
+  time: string;
+}
+
+export interface Typist {
+  uid: string;
+  name: string;
+  /** Epoch ms after which the indicator goes. */
+  until: number;
+}
+
+export interface RoomState {
+  id: string;
+  name: string;
+  /** Stored messages, unique by id and by client_id, in id order. */
+  messages: readonly Message[];
+  notices: readonly Notice[];
+  /** No older history exists before `messages[0]`. */
+  complete: boolean;
+  /**
+   * Every message up to this id is known to be here: catch-up asks for what is after it. It moves
+   * only with messages known to be contiguous (live deliveries while `live`, catch-up and history
+   * pages), never with an acknowledgement: an own message acknowledged across a reconnect has an
+   * id newer than ones this page has not seen yet.
+   */
+  resume: string;
+  /** Live deliveries since the last (re)connect or resync are known to continue from `resume`. */
+  live: boolean;
+  /** Newest id delivered live while not `live`: part of what the catch-up proves contiguous. */
+  liveMax: string | undefined;
+  unread: number;
+  typists: readonly Typist[];
+}
+
+export type PendingState = 'sending' | 'failed';
+
+/** An own message not acknowledged yet, or finally refused. */
+export interface Pending {
+  client_id: string;
+  room_id: string;
+  msg: string;
+  /** When it was typed (ISO); replaced by the server's time once stored. */
+  time: string;
+  state: PendingState;
+  /** Why it was refused (state 'failed'). */
+  reason?: string;
+}
+
+export interface ChatState {
+  me: Me;
+  rooms: Readonly<Record<string, RoomState>>;
+  /** The conversation list's order. */
+  order: readonly string[];
+  /** Own messages in send order, across rooms: the outbox. */
+  outbox: readonly Pending[];
+  /** Live messages for rooms not on the page yet (e.g. between join_random and its history). */
+  orphans: Readonly<Record<string, readonly Message[]>>;
+  active: string | null;
+  /** The reader sees the active room's pane (tab visible, and on a phone the pane is open). */
+  looking: boolean;
+  /** Phone layout: the pane is brought forward over the list. */
+  paneOpen: boolean;
+  connected: boolean;
+  /** Next notice number. */
+  nextSeq: number;
+}

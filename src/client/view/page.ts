@@ -1,0 +1,107 @@
+/**
+ * The chat page rendered from the state: a tab in the conversation list and a pane per room (the
+ * server's markup is taken over for the rooms it rendered, found by their element ids), the open
+ * room, unread badges, previews, the phone layout's pane-open class, the empty states and the
+ * random-chat button. It remembers which element belongs to which room, for the event handlers.
+ */
+import type { Message } from '../../shared/types.js';
+import type { ChatState, RoomState } from '../state/types.js';
+import { render } from '../templates.js';
+import { PaneView } from './pane.js';
+
+export const isRandomRoom = (roomId: string): boolean => roomId.startsWith('Random_');
+
+interface RoomElements {
+  conv: HTMLElement;
+  pane: PaneView;
+  /** The message the preview shows. */
+  last: Message | undefined;
+}
+
+export class PageView {
+  private readonly rooms = new Map<string, RoomElements>();
+  private readonly owner = new WeakMap<Element, string>();
+  private readonly q = <T extends HTMLElement>(testid: string): T =>
+    this.app.querySelector<T>(`[data-testid="${testid}"]`)!;
+  private readonly convList = this.q('conv-list');
+  private readonly panes = this.q('panes');
+
+  constructor(private readonly app: HTMLElement) {}
+
+  /** The room whose tab or pane holds `el`. */
+  roomOf(el: Element): string | undefined {
+    const box = el.closest('[data-testid="conv"], [data-testid="pane"]');
+    return box ? this.owner.get(box) : undefined;
+  }
+
+  pane(roomId: string): PaneView | undefined {
+    return this.rooms.get(roomId)?.pane;
+  }
+
+  conv(roomId: string): HTMLElement | undefined {
+    return this.rooms.get(roomId)?.conv;
+  }
+
+  render(next: ChatState, prev: ChatState | null): void {
+    for (const [id, r] of this.rooms) {
+      if (next.rooms[id]) continue;
+      r.conv.remove();
+      r.pane.el.remove();
+      this.rooms.delete(id);
+    }
+    const outboxChanged = next.outbox !== prev?.outbox || next.connected !== prev?.connected;
+    for (const id of next.order) {
+      const room = next.rooms[id]!;
+      const active = next.active === id;
+      const seen = this.rooms.has(id) && prev?.rooms[id] === room && (prev?.active === id) === active;
+      if (seen && !(active && outboxChanged)) continue;
+      const r = this.rooms.get(id) ?? this.adopt(room, next, prev === null);
+      this.updateConv(r, room, active);
+      r.pane.update(room, next.outbox, next.connected, active);
+      // A room just opened shows its newest messages.
+      if (active && prev?.active !== id) r.pane.scrollToBottom();
+    }
+    this.app.classList.toggle('pane-open', next.paneOpen && next.active !== null);
+    if (next.order !== prev?.order) {
+      const empty = next.order.length === 0;
+      this.q('conv-empty').hidden = !empty;
+      this.q('no-room').hidden = !empty;
+      this.q('random-chat').hidden = next.order.some(isRandomRoom);
+    }
+  }
+
+  /** The server's tab and pane for the room when it rendered them at load, else new ones from the macros. */
+  private adopt(room: RoomState, state: ChatState, atLoad: boolean): RoomElements {
+    const ref = { room_id: room.id, room_name: room.name };
+    let conv = atLoad ? document.getElementById(`tab-${room.id}`) : null;
+    let paneEl = atLoad ? document.getElementById(`pane-${room.id}`) : null;
+    const last = conv ? room.messages[room.messages.length - 1] : undefined;
+    if (!conv || !paneEl) {
+      conv = render.conv({ ...ref, messages: [] }, false);
+      paneEl = render.pane({ ...ref, messages: [] }, state.me, false);
+      this.convList.append(conv);
+      this.panes.prepend(paneEl);
+    }
+    this.owner.set(conv, room.id);
+    this.owner.set(paneEl, room.id);
+    const r: RoomElements = { conv, pane: new PaneView(room.id, paneEl, state.me), last };
+    this.rooms.set(room.id, r);
+    return r;
+  }
+
+  private updateConv(r: RoomElements, room: RoomState, active: boolean): void {
+    const { conv } = r;
+    conv.classList.toggle('active', active);
+    conv.setAttribute('aria-selected', String(active));
+    conv.tabIndex = active ? 0 : -1;
+    r.pane.el.hidden = !active;
+    const last = room.messages[room.messages.length - 1];
+    if (last !== r.last) {
+      r.last = last;
+      conv.querySelector('[data-testid="conv-last"]')!.replaceWith(render.convLast(last ?? null));
+    }
+    const badge = conv.querySelector<HTMLElement>('[data-testid="unread-badge"]')!;
+    badge.hidden = room.unread === 0;
+    badge.querySelector('.unread-count')!.textContent = String(room.unread);
+  }
+}
