@@ -50,8 +50,11 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
     const sub = createRedisClient(config.redisUrl, 'chat-adapter-sub', logger, { commandTimeoutMs: 0 });
     adapterClients = { pub, sub };
     redisClients.push(redis, pub, sub);
-    // The store's client has no offline queue: wait until it is connected before serving.
-    await whenReady(redis);
+    // The store's client has no offline queue: wait until it is connected before serving. The
+    // adapter's clients too: a (p)subscribe issued while the subscriber is still in its ready
+    // check is sent at once (Redis allows it while loading), the check's INFO then fails in
+    // subscriber mode, and ioredis reconnects without re-subscribing — a node deaf to the others.
+    await Promise.all(redisClients.map(whenReady));
   }
   const store = createStore(config, logger, redis ?? undefined);
   logger.info(

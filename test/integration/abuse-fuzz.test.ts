@@ -15,7 +15,7 @@ import { connect, createChat, emitAck, login, record, sleep, type ChatClient } f
 import { cleanRedis, redisSkip, startServer, testRedisUrl, type TestServer } from '../helpers/server.js';
 import { readAll } from './fault-kit.js';
 
-const EVENTS = ['joined', 'text', 'join_random', 'exit_room', 'history', 'typing'] as const;
+const EVENTS = ['joined', 'text', 'join_random', 'exit_room', 'history', 'typing', 'catch_up'] as const;
 type EventName = (typeof EVENTS)[number];
 const RUNS = Number(process.env.FUZZ_RUNS ?? 600);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
@@ -62,19 +62,35 @@ function expected(event: EventName, p: unknown, memberRooms: Set<string>): strin
   if (event === 'joined' || event === 'join_random') return 'ok';
   const o = p as Record<string, unknown>;
   const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+  const isId = (v: unknown): boolean => typeof v === 'string' && /^\d{1,20}-\d{1,20}$/.test(v);
+  const isRoomId = (v: unknown): boolean => typeof v === 'string' && v.length >= 1 && v.length <= 200;
+  if (event === 'catch_up') {
+    const rooms = has('rooms') ? o.rooms : undefined;
+    if (!Array.isArray(rooms) || rooms.length < 1 || rooms.length > LIMITS.catchUpMaxRooms)
+      return ERRORS.invalidPayload;
+    const ok = rooms.every((r: unknown) => {
+      if (typeof r !== 'object' || r === null || Array.isArray(r) || Buffer.isBuffer(r)) return false;
+      const e = r as Record<string, unknown>;
+      const own = (k: string): unknown => (Object.prototype.hasOwnProperty.call(e, k) ? e[k] : undefined);
+      return isRoomId(own('room_id')) && isId(own('after'));
+    });
+    return ok ? 'ok' : ERRORS.invalidPayload;
+  }
   const roomId = has('room_id') ? o.room_id : undefined;
-  if (typeof roomId !== 'string' || roomId.length < 1 || roomId.length > 200) return ERRORS.invalidPayload;
+  if (!isRoomId(roomId)) return ERRORS.invalidPayload;
+  if (event === 'text' && has('client_id') && o.client_id !== undefined) {
+    if (typeof o.client_id !== 'string' || !/^[A-Za-z0-9_-]{8,64}$/.test(o.client_id)) return ERRORS.invalidPayload;
+  }
   if (event === 'history') {
-    const id = (v: unknown): boolean => typeof v === 'string' && /^\d{1,20}-\d{1,20}$/.test(v);
-    if (has('before') && o.before !== undefined && !id(o.before)) return ERRORS.invalidPayload;
-    if (has('after') && o.after !== undefined && !id(o.after)) return ERRORS.invalidPayload;
+    if (has('before') && o.before !== undefined && !isId(o.before)) return ERRORS.invalidPayload;
+    if (has('after') && o.after !== undefined && !isId(o.after)) return ERRORS.invalidPayload;
     if (has('limit') && o.limit !== undefined) {
       const l = o.limit;
       if (typeof l !== 'number' || !Number.isInteger(l) || l <= 0) return ERRORS.invalidPayload;
     }
     if (o.before !== undefined && o.after !== undefined) return ERRORS.invalidPayload;
   }
-  if (!memberRooms.has(roomId)) return ERRORS.notMember;
+  if (!memberRooms.has(roomId as string)) return ERRORS.notMember;
   if (event === 'text') {
     const msg = has('msg') ? o.msg : undefined;
     if (typeof msg !== 'string') return ERRORS.invalidMessage;
@@ -172,8 +188,23 @@ describe('abuse: fuzzed payloads on every event', { timeout: 180_000 }, () => {
       fc.constantFrom(0, 1e308, -0, Number.MAX_SAFE_INTEGER, 1.5, Number.NaN),
       fc.anything({ maxDepth: 1 }),
     );
+    const clientIds = fc.oneof(
+      // A few valid ids, so that resends of an accepted one happen too.
+      fc.constantFrom('fuzz-cid-1', 'fuzz_cid_2', 'FUZZCID3', 'x'.repeat(64)),
+      fc.stringMatching(/^[A-Za-z0-9_-]{8,64}$/),
+      fc.string({ maxLength: 70 }),
+      fc.constantFrom(...NASTY),
+      fc.anything({ maxDepth: 1 }),
+    );
+    const catchUpRooms = fc.oneof(
+      fc.array(fc.record({ room_id: roomIds, after: ids }), { minLength: 0, maxLength: 5 }),
+      fc.array(fc.constant({ room_id: room, after: '0-0' }), { minLength: 99, maxLength: 102 }),
+      fc.anything({ maxDepth: 2 }),
+    );
     const fields = {
       room_id: roomIds,
+      client_id: clientIds,
+      rooms: catchUpRooms,
       msg: messages,
       before: ids,
       after: ids,
@@ -216,6 +247,8 @@ describe('abuse: fuzzed payloads on every event', { timeout: 180_000 }, () => {
     const acceptedTexts: string[] = [];
     /** Accepted text ids per room the fuzzer is in. */
     const acceptedIn = new Map<string, string[]>();
+    /** `room client_id` → the id its first acceptance got: a resend must answer the same. */
+    const acceptedCid = new Map<string, string>();
     let cases = 0;
     const started = Date.now();
 
@@ -237,8 +270,14 @@ describe('abuse: fuzzed payloads on every event', { timeout: 180_000 }, () => {
           if (!res.ok) assert.deepEqual(Object.keys(res).sort(), ['error', 'ok']);
           assert.equal(got, want, `${event} ${JSON.stringify(payload)?.slice(0, 300)}`);
           if (event === 'text' && res.ok) {
+            const { room_id: target, client_id: cid } = payload as { room_id: string; client_id?: string };
+            const earlier = cid === undefined ? undefined : acceptedCid.get(`${target} ${cid}`);
+            if (earlier !== undefined) {
+              assert.equal(res.id, earlier, 'a resend answers the stored message');
+              return;
+            }
+            if (cid !== undefined) acceptedCid.set(`${target} ${cid}`, String(res.id));
             acceptedTexts.push(String(res.id));
-            const target = String((payload as { room_id: string }).room_id);
             acceptedIn.set(target, [...(acceptedIn.get(target) ?? []), String(res.id)]);
           }
         }),
@@ -275,7 +314,8 @@ describe('abuse: fuzzed payloads on every event', { timeout: 180_000 }, () => {
       changedKeys = [...keys].filter((k) => storeBefore.get(k) !== storeAfter.get(k));
       const allowed = (k: string): boolean =>
         acceptedTexts.length > 0 &&
-        (k.endsWith(':rate') || [...acceptedIn.keys()].some((r) => k.endsWith(`room:{${r}}:messages`)));
+        (k.endsWith(':rate') ||
+          [...acceptedIn.keys()].some((r) => k.endsWith(`room:{${r}}:messages`) || k.includes(`room:{${r}}:cid:`)));
       assert.deepEqual(
         changedKeys.filter((k) => !allowed(k)),
         [],

@@ -61,6 +61,14 @@ describe('fault: Redis down for some seconds, then back', { skip: redisServerSki
     room = (await createChat(a.url, ua.cookie, 'outage', [ub.uid])).body.room_id!;
     pageA = await openPage(a.url, ua.cookie, room);
     pageB = await openPage(b.url, ub.cookie, room);
+    // A node whose adapter subscriber is back tells its sockets to catch up (`resync`) instead of
+    // dropping their connections; the pages then catch up as the browser does.
+    for (const p of [pageA, pageB]) {
+      p.socket.on('resync', () => {
+        p.page.resumeAfter ??= p.page.lastId();
+        p.syncing = p.page.catchUp(p.socket).catch((err: unknown) => p.errors.push(String(err)));
+      });
+    }
     onA = pageA.socket;
     onB = pageB.socket;
     onB.on('internal_msg', (m) => liveOnB.push(m));
