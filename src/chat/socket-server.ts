@@ -132,6 +132,12 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
     for (const event of Object.keys(handlers) as (keyof ClientToServerEvents)[]) {
       const handle = handlers[event];
       socket.on(event, (payload: unknown, ack: unknown) => {
+        // `emit('text', cb)`: the acknowledgement came where the payload belongs. It is answered
+        // (`invalid payload`), not left waiting forever.
+        if (typeof payload === 'function' && ack === undefined) {
+          queue.run(event, payload, () => handle(socket, undefined) as Promise<{ ok: true }>);
+          return;
+        }
         queue.run(event, ack, () => handle(socket, payload) as Promise<{ ok: true }>);
       });
     }

@@ -359,6 +359,15 @@ for (const mode of ['memory', 'redis'] as const) {
           assert.deepEqual(ack, { ok: false, error: 'invalid payload' }, `${event} ${JSON.stringify(payload)}`);
         }
       }
+      // An acknowledgement without a payload (`emit('text', cb)`) is answered, not left waiting.
+      for (const event of [...ROOM_EVENTS, 'joined', 'join_random', 'catch_up']) {
+        const ack = await new Promise<unknown>((resolve, reject) => {
+          (
+            tab.socket.timeout(3000) as unknown as { emit(e: string, cb: (err: unknown, r: unknown) => void): void }
+          ).emit(event, (err, res) => (err ? reject(new Error(`${event}: no answer`)) : resolve(res)));
+        });
+        assert.deepEqual(ack, { ok: false, error: 'invalid payload' }, `${event} with only an acknowledgement`);
+      }
       // `invalid payload` comes before `invalid message` (bad room_id and bad msg together).
       assert.deepEqual(await emitAck(tab.socket, 'text', { room_id: 7, msg: '' }), {
         ok: false,
