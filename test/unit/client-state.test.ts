@@ -48,7 +48,12 @@ const room = (id: string, messages: Message[] = []): RoomWithMessages => ({
 });
 const ids = (s: ChatState, r = 'r1'): string[] => s.rooms[r]!.messages.map((m) => m.id);
 const keys = (s: ChatState, r = 'r1'): string[] => roomItems(s.rooms[r]!, s.outbox).map((i) => i.key);
-const connected = (rooms: RoomWithMessages[]): ChatState => setConnected(initialState(me, rooms), true);
+/** A page loaded with these rooms, connected, each room caught up (a whole sync done). */
+function connected(rooms: RoomWithMessages[]): ChatState {
+  let s = setConnected(initialState(me, rooms), true);
+  for (const r of rooms) s = caughtUp(s, r.room_id);
+  return s;
+}
 
 describe('messages', () => {
   test('ids compare as numbers: 9-0 < 10-0, 10-2 < 10-10', () => {
@@ -164,6 +169,22 @@ describe('resume marks', () => {
     assert.equal(s.rooms.r1!.resume, '2-0', 'an ack proves nothing about messages before it');
     s = receiveOlder(s, 'r1', [msg('0-5')], false);
     assert.equal(s.rooms.r1!.resume, '2-0');
+  });
+
+  test('the rendered page is a snapshot: live messages move no mark before the first catch-up', () => {
+    let s = setConnected(initialState(me, [room('r1', [msg('1-0')])]), true);
+    s = receive(s, 'r1', [msg('5-0')], 'live');
+    assert.equal(s.rooms.r1!.resume, '1-0', 'what came between the rendering and the join may be missing');
+    s = caughtUp(receive(s, 'r1', [msg('2-0')], 'page'), 'r1');
+    assert.equal(s.rooms.r1!.resume, '5-0');
+  });
+
+  test('a snapshot merged into a room moves its mark only where it reaches back to it', () => {
+    let s = connected([room('r1', [msg('1-0')])]);
+    s = addRoom(s, room('r1', [msg('7-0'), msg('8-0')]));
+    assert.equal(s.rooms.r1!.resume, '1-0', '2..6 may be missing');
+    s = addRoom(s, room('r1', [msg('1-0'), msg('9-0')]));
+    assert.equal(s.rooms.r1!.resume, '9-0');
   });
 
   test('after a disconnect live messages do not move the mark until the room is caught up', () => {

@@ -29,10 +29,13 @@ function newRoom(room: RoomWithMessages): RoomState {
   return insertMessages(empty, room.messages, 'snapshot').room;
 }
 
-/** The page as the server rendered it, plus the outbox kept across a reload. */
+/**
+ * The page as the server rendered it, plus the outbox kept across a reload. The rendering was a
+ * snapshot taken before the socket joined the rooms: every room is caught up on the first connect.
+ */
 export function initialState(me: Me, rooms: readonly RoomWithMessages[], outbox: readonly Pending[] = []): ChatState {
   const byId: Record<string, RoomState> = {};
-  for (const r of rooms) byId[r.room_id] = newRoom(r);
+  for (const r of rooms) byId[r.room_id] = { ...newRoom(r), live: false };
   const state: ChatState = {
     me,
     rooms: byId,

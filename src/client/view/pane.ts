@@ -81,7 +81,6 @@ export class PaneView {
       this.renderItem(byKey.get(k.key)!, connected),
     );
     this.rendered = rendered;
-    if (added.length > 0) localizeTimes(this.list);
     // An own message just typed: show it.
     if (added.some((k) => k.startsWith('p:'))) stick = true;
     if (stick) this.scrollToBottom();
@@ -89,9 +88,14 @@ export class PaneView {
   }
 
   private renderItem(item: Item, connected: boolean): HTMLElement {
-    if (item.kind === 'message') return render.message(item.message, this.me);
-    if (item.kind === 'notice') return render.notice(item.notice);
-    return render.pending(item.pending, connected ? '' : OFFLINE_NOTE);
+    const el =
+      item.kind === 'message'
+        ? render.message(item.message, this.me)
+        : item.kind === 'notice'
+          ? render.notice(item.notice)
+          : render.pending(item.pending, connected ? '' : OFFLINE_NOTE);
+    localizeTimes(el);
+    return el;
   }
 
   /** The first list element still (partly) in view: layout, not data. */
