@@ -16,7 +16,8 @@ import { onStatus } from './events/status.js';
 import { onTyping } from './events/typing.js';
 import { createOutbox, loadOutbox } from './outbox.js';
 import { reasonOf, requester, type ChatSocket } from './request.js';
-import { initialState, setConnected, setLooking, typingExpired } from './state/rooms.js';
+import { setConnected } from './state/marks.js';
+import { initialState, setLooking, typingExpired } from './state/rooms.js';
 import type { Me } from './state/types.js';
 import { createStore } from './store.js';
 import { createSync } from './sync.js';
@@ -76,14 +77,14 @@ const ctx: EventContext = { store, catchUp: () => sync.catchUp() };
 
 socket.on('connect', () => {
   banner.hidden = true;
-  store.update((s) => setConnected(s, true));
+  store.update((s) => setConnected(s, true, Date.now()));
   sync.start();
 });
 socket.on('disconnect', (why) => {
   banner.hidden = false;
   sync.stop();
   outbox.setReady(false);
-  store.update((s) => setConnected(s, false));
+  store.update((s) => setConnected(s, false, Date.now()));
   // The server closed this socket on purpose (e.g. signed out elsewhere): try once more by hand.
   if (why === 'io server disconnect') socket.connect();
 });

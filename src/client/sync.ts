@@ -10,7 +10,8 @@
 import { LIMITS } from '../shared/limits.js';
 import type { RoomRef } from '../shared/types.js';
 import { keepRooms } from './state/outbox.js';
-import { addRoom, caughtUp, receive, removeRoom } from './state/rooms.js';
+import { caughtUp } from './state/marks.js';
+import { addRoom, receive, removeRoom } from './state/rooms.js';
 import type { ChatState } from './state/types.js';
 import type { Store } from './store.js';
 import { reasonOf, type Request } from './request.js';

@@ -13,16 +13,15 @@ import {
   activateRoom,
   addNotice,
   addRoom,
-  caughtUp,
   initialState,
   receive,
   receiveOlder,
   removeRoom,
-  setConnected,
   setLooking,
   typingExpired,
   typingStarted,
 } from '../../src/client/state/rooms.js';
+import { caughtUp, freezeMarks, setConnected } from '../../src/client/state/marks.js';
 import type { ChatState } from '../../src/client/state/types.js';
 
 const me = { uid: 'u-me', name: 'Me', picture: '' };
@@ -50,7 +49,7 @@ const ids = (s: ChatState, r = 'r1'): string[] => s.rooms[r]!.messages.map((m) =
 const keys = (s: ChatState, r = 'r1'): string[] => roomItems(s.rooms[r]!, s.outbox).map((i) => i.key);
 /** A page loaded with these rooms, connected, each room caught up (a whole sync done). */
 function connected(rooms: RoomWithMessages[]): ChatState {
-  let s = setConnected(initialState(me, rooms), true);
+  let s = setConnected(initialState(me, rooms), true, 0);
   for (const r of rooms) s = caughtUp(s, r.room_id);
   return s;
 }
@@ -74,8 +73,10 @@ describe('messages', () => {
   test('de-duplicated by id and by client_id', () => {
     let s = connected([room('r1', [msg('1-0')])]);
     const before = s;
-    s = receive(s, 'r1', [msg('1-0')], 'live');
+    s = receive(s, 'r1', [msg('1-0')], 'page');
     assert.equal(s.rooms.r1, before.rooms.r1, 'a known id changes nothing');
+    s = receive(s, 'r1', [msg('1-0')], 'live');
+    assert.deepEqual(ids(s), ['1-0']);
     s = receive(s, 'r1', [msg('2-0', other, { client_id: 'cid-aaaa' })], 'live');
     s = receive(s, 'r1', [msg('3-0', other, { client_id: 'cid-aaaa' })], 'page');
     assert.deepEqual(ids(s), ['1-0', '2-0']);
@@ -172,7 +173,7 @@ describe('resume marks', () => {
   });
 
   test('the rendered page is a snapshot: live messages move no mark before the first catch-up', () => {
-    let s = setConnected(initialState(me, [room('r1', [msg('1-0')])]), true);
+    let s = setConnected(initialState(me, [room('r1', [msg('1-0')])]), true, 0);
     s = receive(s, 'r1', [msg('5-0')], 'live');
     assert.equal(s.rooms.r1!.resume, '1-0', 'what came between the rendering and the join may be missing');
     s = caughtUp(receive(s, 'r1', [msg('2-0')], 'page'), 'r1');
@@ -188,8 +189,8 @@ describe('resume marks', () => {
   });
 
   test('after a disconnect live messages do not move the mark until the room is caught up', () => {
-    let s = setConnected(connected([room('r1', [msg('1-0')])]), false);
-    s = setConnected(s, true);
+    let s = setConnected(connected([room('r1', [msg('1-0')])]), false, 0);
+    s = setConnected(s, true, 0);
     s = receive(s, 'r1', [msg('5-0')], 'live');
     assert.equal(s.rooms.r1!.resume, '1-0', 'messages 2..4 may be missing');
     s = receive(s, 'r1', [msg('3-0'), msg('4-0')], 'page');
@@ -199,6 +200,20 @@ describe('resume marks', () => {
     s = receive(s, 'r1', [msg('6-0')], 'live');
     assert.equal(s.rooms.r1!.resume, '6-0');
     assert.deepEqual(ids(s), ['1-0', '3-0', '4-0', '5-0', '6-0']);
+  });
+
+  test('a resync takes the mark back to before the live messages that may follow a gap', () => {
+    let s = connected([room('r1', [msg('1-0')])]);
+    s = receive(s, 'r1', [msg('2-0')], 'live', 1_000);
+    // 20 s of quiet: 2-0 is settled. Then 5-0 arrives live, 3-0 and 4-0 having been missed.
+    s = receive(s, 'r1', [msg('5-0')], 'live', 21_000);
+    s = receive(s, 'r1', [msg('6-0')], 'live', 22_000);
+    assert.equal(s.rooms.r1!.resume, '6-0');
+    const resynced = freezeMarks(s, 22_500);
+    assert.equal(resynced.rooms.r1!.resume, '2-0', 'caught up from before the recent run');
+    assert.equal(resynced.rooms.r1!.live, false);
+    // Long after the last live message nothing is suspect: the mark stays.
+    assert.equal(freezeMarks(s, 60_000).rooms.r1!.resume, '6-0');
   });
 
   function typed0(s: ChatState): ChatState {

@@ -4,5 +4,5 @@ import { receive } from '../state/rooms.js';
 import type { EventContext } from './context.js';
 
 export function onInternalMsg({ store }: EventContext, m: Message): void {
-  store.update((s) => receive(s, m.room_id, [m], 'live'));
+  store.update((s) => receive(s, m.room_id, [m], 'live', Date.now()));
 }

@@ -4,10 +4,10 @@
  * the marks stop moving with live messages and every room is caught up from its mark.
  */
 import type { ResyncEvent } from '../../shared/types.js';
-import { freezeMarks } from '../state/rooms.js';
+import { freezeMarks } from '../state/marks.js';
 import type { EventContext } from './context.js';
 
 export function onResync(ctx: EventContext, _event: ResyncEvent): void {
-  ctx.store.update(freezeMarks);
+  ctx.store.update((s) => freezeMarks(s, Date.now()));
   ctx.catchUp();
 }

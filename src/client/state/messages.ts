@@ -18,6 +18,9 @@ import type { Notice, Pending, RoomState } from './types.js';
  */
 export type Source = 'live' | 'page' | 'snapshot' | 'ack' | 'older';
 
+/** Live deliveries closer together than this form one run (./types.ts RoomState.run). */
+export const LIVE_RUN_MS = 10_000;
+
 /** Index of the first message whose id is not below `id` (binary search over the ordered list). */
 function lowerBound(list: readonly Message[], id: string): number {
   let lo = 0;
@@ -43,6 +46,7 @@ export function insertMessages(
   room: RoomState,
   incoming: readonly Message[],
   source: Source,
+  now = 0,
 ): { room: RoomState; added: Message[] } {
   if (incoming.length === 0) return { room, added: [] };
   let list: Message[] | null = null;
@@ -59,15 +63,19 @@ export function insertMessages(
     added.push(m);
   }
   const newest = incoming.reduce<string | undefined>((acc, m) => maxId(acc, m.id), undefined);
-  let { resume, liveMax, typists } = room;
+  let { resume, liveMax, typists, run } = room;
   // A snapshot (the newest messages) continues the mark only where it reaches back to it.
   const joins = source === 'snapshot' && (room.messages.length === 0 || overlaps(incoming, room.resume));
-  if (source === 'page' || joins || (source === 'live' && room.live)) resume = maxId(resume, newest)!;
-  else if (source === 'live') liveMax = maxId(liveMax, newest);
+  if (source === 'live' && room.live) {
+    run = { before: run && now - run.last <= LIVE_RUN_MS ? run.before : resume, last: now };
+    resume = maxId(resume, newest)!;
+  } else if (source === 'live') liveMax = maxId(liveMax, newest);
+  else if (source === 'page' || joins) resume = maxId(resume, newest)!;
   // A message from someone typing ends their indicator.
   if (added.length > 0 && typists.length > 0) typists = typists.filter((t) => !added.some((m) => m.uid === t.uid));
-  if (!list && resume === room.resume && liveMax === room.liveMax && typists === room.typists) return { room, added };
-  return { room: { ...room, messages: list ?? room.messages, resume, liveMax, typists }, added };
+  const same = resume === room.resume && liveMax === room.liveMax && typists === room.typists && run === room.run;
+  if (!list && same) return { room, added };
+  return { room: { ...room, messages: list ?? room.messages, resume, liveMax, typists, run }, added };
 }
 
 /** The outbox without the messages `stored` shows the server has (own messages, by client_id). */

@@ -4,7 +4,7 @@
  */
 import { LIMITS } from '../../shared/limits.js';
 import type { Message, RoomWithMessages } from '../../shared/types.js';
-import { maxId, MIN_ID } from '../ids.js';
+import { MIN_ID } from '../ids.js';
 import { insertMessages, insertNotice, settledBy, type Source } from './messages.js';
 import type { ChatState, Me, Pending, RoomState } from './types.js';
 
@@ -23,6 +23,7 @@ function newRoom(room: RoomWithMessages): RoomState {
     resume: MIN_ID,
     live: true,
     liveMax: undefined,
+    run: undefined,
     unread: 0,
     typists: [],
   };
@@ -59,7 +60,7 @@ export function initialState(me: Me, rooms: readonly RoomWithMessages[], outbox:
   };
 }
 
-function withRoom(state: ChatState, room: RoomState): ChatState {
+export function withRoom(state: ChatState, room: RoomState): ChatState {
   return state.rooms[room.id] === room ? state : { ...state, rooms: { ...state.rooms, [room.id]: room } };
 }
 
@@ -69,14 +70,20 @@ const lookingAt = (state: ChatState, roomId: string): boolean => state.active ==
  * Messages for a room, from anywhere: each stored once, own pending copies settled by client_id,
  * new messages of others counted unread unless the reader is looking at the room.
  */
-export function receive(state: ChatState, roomId: string, messages: readonly Message[], source: Source): ChatState {
+export function receive(
+  state: ChatState,
+  roomId: string,
+  messages: readonly Message[],
+  source: Source,
+  now = 0,
+): ChatState {
   const room = state.rooms[roomId];
   if (!room) {
     if (source !== 'live' || messages.length === 0) return state;
     const kept = [...(state.orphans[roomId] ?? []), ...messages].slice(-ORPHANS_KEPT);
     return { ...state, orphans: { ...state.orphans, [roomId]: kept } };
   }
-  const { room: next, added } = insertMessages(room, messages, source);
+  const { room: next, added } = insertMessages(room, messages, source, now);
   const outbox = settledBy(state.outbox, messages, state.me.uid);
   const counted = source === 'live' || source === 'page';
   const news = counted ? added.filter((m) => m.type === 'user' && m.uid !== state.me.uid).length : 0;
@@ -159,32 +166,6 @@ export function receiveOlder(
   const next = receive(state, roomId, messages, 'older');
   const room = next.rooms[roomId];
   return room && complete && !room.complete ? withRoom(next, { ...room, complete: true }) : next;
-}
-
-/**
- * Live deliveries may have been missed (disconnected, or told to resync): the marks stop moving
- * with live messages until each room is caught up.
- */
-export function freezeMarks(state: ChatState): ChatState {
-  const rooms: Record<string, RoomState> = {};
-  for (const [id, r] of Object.entries(state.rooms)) rooms[id] = r.live ? { ...r, live: false, liveMax: undefined } : r;
-  return { ...state, rooms };
-}
-
-/**
- * The room's catch-up reached its newest message: what came live since the (re)join continues
- * it, so the mark takes the newest of both and moves with live messages again.
- */
-export function caughtUp(state: ChatState, roomId: string): ChatState {
-  const room = state.rooms[roomId];
-  if (!room || room.live) return state;
-  return withRoom(state, { ...room, live: true, resume: maxId(room.resume, room.liveMax)!, liveMax: undefined });
-}
-
-export function setConnected(state: ChatState, connected: boolean): ChatState {
-  if (state.connected === connected) return state;
-  const next = { ...state, connected };
-  return connected ? next : freezeMarks(next);
 }
 
 export function typingStarted(state: ChatState, roomId: string, uid: string, name: string, now: number): ChatState {

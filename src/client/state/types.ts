@@ -47,6 +47,12 @@ export interface RoomState {
   live: boolean;
   /** Newest id delivered live while not `live`: part of what the catch-up proves contiguous. */
   liveMax: string | undefined;
+  /**
+   * The mark before the current run of live deliveries (each within LIVE_RUN_MS of the last).
+   * A `resync` arrives after the node's subscriber is back, so messages delivered just before it
+   * may follow a gap: the mark goes back to before them (see ./marks.ts).
+   */
+  run: { before: string; last: number } | undefined;
   unread: number;
   typists: readonly Typist[];
 }
