@@ -4,7 +4,7 @@
  */
 import { LIMITS } from './shared/limits.js';
 
-export type AuthMode = 'dev' | 'firebase';
+export type AuthMode = 'dev' | 'password' | 'firebase';
 
 export interface FirebaseWebConfig {
   apiKey: string;
@@ -35,6 +35,18 @@ export interface Config {
   createChatRole: 'any' | 'mentor';
   rateLimitCount: number;
   rateLimitWindowMs: number;
+  /** Sign-ins, sign-ups and /sessionLogin per client address per minute. */
+  signInsPerMinute: number;
+  /** AUTH=password: failed sign-ins per name within passwordLockMs before the name is locked. */
+  passwordFailures: number;
+  passwordLockMs: number;
+  /** create_chat and direct together, per user per minute. */
+  roomsPerMinute: number;
+  /** Rooms one user can be in at most. */
+  maxRoomsPerUser: number;
+  /** Every event counts toward this budget per user (token bucket: per second, burst). */
+  eventsPerSecond: number;
+  eventBurst: number;
   historyKeep: number;
   randomRoomSize: number;
   /** A store call that takes longer is answered `service unavailable` (Redis down). */
@@ -104,7 +116,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     problems.push('SESSION_SECRET must be at least 32 characters when NODE_ENV=production');
   }
 
-  const auth = oneOf('AUTH', ['dev', 'firebase'] as const, 'dev');
+  const auth = oneOf('AUTH', ['dev', 'password', 'firebase'] as const, 'dev');
+  const allowDevAuth = oneOf('ALLOW_DEV_AUTH', ['true', 'false'] as const, 'false') === 'true';
+  // Name-only sign-in lets anyone be anyone: never by accident in production.
+  if (production && auth === 'dev' && !allowDevAuth) {
+    problems.push(
+      'AUTH=dev with NODE_ENV=production lets anyone sign in as anyone: set AUTH=password or AUTH=firebase, or ALLOW_DEV_AUTH=true to accept that',
+    );
+  }
   let firebase: Config['firebase'] = null;
   if (auth === 'firebase') {
     const projectId = str('FIREBASE_PROJECT_ID');
@@ -158,6 +177,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     createChatRole: oneOf('CREATE_CHAT_ROLE', ['any', 'mentor'] as const, 'any'),
     rateLimitCount: int('RATE_LIMIT_COUNT', LIMITS.rateLimitCount, 1, 1_000_000),
     rateLimitWindowMs: int('RATE_LIMIT_WINDOW_MS', LIMITS.rateLimitWindowMs, 1, 86_400_000),
+    signInsPerMinute: int('SIGNINS_PER_MINUTE', LIMITS.signInsPerMinute, 1, 1_000_000),
+    passwordFailures: int('PASSWORD_FAILURES', LIMITS.passwordFailures, 1, 1000),
+    passwordLockMs: int('PASSWORD_LOCK_MS', LIMITS.passwordLockMs, 1000, 86_400_000),
+    roomsPerMinute: int('ROOMS_PER_MINUTE', LIMITS.roomsPerMinute, 1, 1_000_000),
+    maxRoomsPerUser: int('MAX_ROOMS_PER_USER', LIMITS.maxRoomsPerUser, 1, 1_000_000),
+    eventsPerSecond: int('EVENTS_PER_SECOND', LIMITS.eventsPerSecond, 1, 1_000_000),
+    eventBurst: int('EVENT_BURST', LIMITS.eventBurst, 1, 1_000_000),
     historyKeep: int('HISTORY_KEEP', LIMITS.historyKeep, LIMITS.historyKeep, 10_000_000),
     randomRoomSize: int('RANDOM_ROOM_SIZE', LIMITS.randomRoomSize, 2, 1000),
     storeTimeoutMs: int('STORE_TIMEOUT_MS', 3000, 50, 60_000),

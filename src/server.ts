@@ -20,6 +20,8 @@ import type { CspExtra } from './http/set-up-security.js';
 import type { Logger } from './logger.js';
 import { userChannel } from './shared/events.js';
 import { createStore } from './store/index.js';
+import { createKeys } from './store/keys.js';
+import { createLimiter } from './store/limiter.js';
 import { createRedisClient, whenReady } from './store/redis-client.js';
 import type { ChatStore } from './store/types.js';
 
@@ -64,14 +66,31 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
       : 'store: in-process (REDIS_URL unset; one node, nothing kept across restarts)',
   );
 
-  const auth = await createAuth({ config, store, logger });
+  const keys = createKeys(config.redisPrefix);
+  const minute = 60_000;
+  const limits = {
+    signIns: createLimiter(redis, { prefix: keys.limit('signin'), points: config.signInsPerMinute, windowMs: minute }),
+    passwordFailures: createLimiter(redis, {
+      prefix: keys.limit('password-failures'),
+      points: config.passwordFailures,
+      windowMs: config.passwordLockMs,
+    }),
+    rooms: createLimiter(redis, { prefix: keys.limit('rooms'), points: config.roomsPerMinute, windowMs: minute }),
+  };
+  // The app needs the sockets (to announce rooms, to close a replaced session's sockets) and the
+  // sockets need the HTTP server the app runs in: the late-bound notifier below closes that loop.
+  const late: { sockets?: ReturnType<typeof createSocketServer> } = {};
+  const auth = await createAuth({
+    config,
+    store,
+    logger,
+    passwordFailures: limits.passwordFailures,
+    hooks: { sessionEnded: (sessionId) => late.sockets?.notify.disconnect(sessionChannel(sessionId)) },
+  });
   const csp: CspExtra | undefined = config.auth === 'firebase' ? firebaseCspSources(config) : undefined;
   const session = createSessionMiddleware(config, redis);
   const drain: Drain = { draining: false, inFlight: 0 };
 
-  // The app needs the sockets (to announce rooms) and the sockets need the HTTP server the app
-  // runs in: the late-bound notifier below closes that loop.
-  const late: { sockets?: ReturnType<typeof createSocketServer> } = {};
   const app = createApp({
     root: projectRoot,
     config,
@@ -81,6 +100,7 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
     session,
     csp,
     isDraining: () => drain.draining,
+    limits,
     announceRoom: (room, uids) => late.sockets?.notify.roomAdded(room, uids),
     onSignOut: ({ uid, sessionId }) => {
       // Firebase revokes every session of the user; a dev sign-out ends this one session.

@@ -1,33 +1,32 @@
 /**
- * AUTH=dev: the original's name-only sign-in. The same name (trimmed, Unicode-normalised) is
- * always the same user, because the uid is derived from it.
+ * AUTH=dev: the original's name-only sign-in, for trying the chat: anyone can sign in as anyone
+ * (the page says so, and production refuses it without ALLOW_DEV_AUTH). The same name (after
+ * the name rules of src/shared/names.ts) is always the same user: the uid is derived from it.
  */
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import express, { type Request } from 'express';
 import type { Logger } from '../logger.js';
+import { checkName } from '../shared/names.js';
 import { devLoginBody } from '../shared/schemas.js';
 import type { ChatStore } from '../store/types.js';
-import { SESSION_COOKIE } from './session.js';
+import { endSession, formValues, sessionUser, startSession, type SignInHooks } from './sign-in.js';
 import type { AuthProvider } from './types.js';
 
 export function uidForName(name: string): string {
   return 'u' + createHash('sha256').update(name.normalize('NFC'), 'utf8').digest('hex').slice(0, 24);
 }
 
-function regenerate(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
-}
+const FIELDS = ['name', 'course', 'role'] as const;
 
-function save(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
-}
-
-function destroy(req: Request): Promise<void> {
-  return new Promise((resolve) => req.session.destroy(() => resolve()));
-}
-
-export function createDevAuth({ store, logger }: { store: ChatStore; logger: Logger }): AuthProvider {
+export function createDevAuth({
+  store,
+  logger,
+  hooks,
+}: {
+  store: ChatStore;
+  logger: Logger;
+  hooks: SignInHooks;
+}): AuthProvider {
   const router = express.Router();
 
   router.get('/login', (_req, res) => {
@@ -35,48 +34,30 @@ export function createDevAuth({ store, logger }: { store: ChatStore; logger: Log
   });
 
   router.post('/login', async (req, res) => {
+    const values = formValues(req.body, FIELDS);
     const parsed = devLoginBody.safeParse(req.body ?? {});
-    if (!parsed.success) {
-      const values = typeof req.body === 'object' && req.body !== null ? req.body : {};
-      res.status(400).render('login.njk', {
-        mode: 'dev',
-        error: parsed.error.issues.map((i) => `${i.path.join('.') || 'form'}: ${i.message}`).join('; '),
-        values,
-      });
+    const name = checkName(parsed.success ? parsed.data.name : (req.body as { name?: unknown } | undefined)?.name);
+    if (!parsed.success || !name.ok) {
+      const error = !name.ok ? name.reason : (parsed.error?.issues[0]?.message ?? 'Check the form.');
+      res.status(400).render('login.njk', { mode: 'dev', error, values });
       return;
     }
-    const name = parsed.data.name.normalize('NFC');
-    const uid = uidForName(name);
+    const uid = uidForName(name.name);
     const existing = await store.getUser(uid);
     await store.saveUser({
       uid,
-      name,
+      name: name.name,
       course: parsed.data.course,
       role: parsed.data.role,
       picture: existing?.picture ?? '',
     });
-    // A new session id at sign-in: a session id planted before sign-in is worthless after it.
-    await regenerate(req);
-    req.session.uid = uid;
-    await save(req);
     logger.info({ uid }, 'signed in');
-    res.redirect(303, '/chat');
+    await startSession(req, res, uid, hooks);
   });
 
-  const logout = async (req: Request, res: express.Response): Promise<void> => {
-    await destroy(req);
-    res.clearCookie(SESSION_COOKIE, { path: '/' });
-    res.redirect(303, '/login');
-  };
+  const logout = (req: Request, res: express.Response): Promise<void> => endSession(req, res);
   router.post('/logout', logout);
   router.post('/sessionLogout', logout);
 
-  return {
-    router,
-    async authenticate(req: IncomingMessage) {
-      const uid = (req as Request).session?.uid;
-      if (typeof uid !== 'string') return null;
-      return store.getUser(uid);
-    },
-  };
+  return { router, authenticate: sessionUser(store) };
 }

@@ -4,6 +4,7 @@
  */
 import type { DecodedIdToken } from 'firebase-admin/auth';
 import { LIMITS } from '../shared/limits.js';
+import { checkName } from '../shared/names.js';
 import type { UserProfile } from '../shared/types.js';
 import type { ChatStore } from '../store/types.js';
 
@@ -13,7 +14,7 @@ export type ProfileClaims = Pick<DecodedIdToken, 'uid'> & { name?: unknown; emai
 function displayName(claims: ProfileClaims): string {
   const fromName = typeof claims.name === 'string' ? claims.name.trim() : '';
   const fromEmail = typeof claims.email === 'string' ? (claims.email.split('@')[0] ?? '').trim() : '';
-  const name = (fromName || fromEmail || 'user').normalize('NFC');
+  const name = (fromName || fromEmail || 'user').normalize('NFKC');
   // Cut by code point, not UTF-16 unit, so a name never ends in half a surrogate pair.
   return Array.from(name).slice(0, LIMITS.nameMaxChars).join('');
 }
@@ -38,12 +39,21 @@ export function profileFromClaims(claims: ProfileClaims): UserProfile {
   };
 }
 
-/** The stored profile, or a new one made from the claims and saved. */
-export async function ensureProfile(store: ChatStore, claims: ProfileClaims): Promise<UserProfile> {
+/**
+ * The stored profile, or a new one made from the claims and saved — unless the display name
+ * breaks the name rules (src/shared/names.ts): a Firebase name is refused, not cleaned, as at
+ * every other sign-in, so nobody gets a look-alike or invisible name through their provider.
+ */
+export async function ensureProfile(
+  store: ChatStore,
+  claims: ProfileClaims,
+): Promise<{ ok: true; profile: UserProfile } | { ok: false; reason: string }> {
   const stored = await store.getUser(claims.uid);
-  if (stored) return stored;
-  // Two first requests at once both save the same profile: harmless.
+  if (stored) return { ok: true, profile: stored };
   const profile = profileFromClaims(claims);
-  await store.saveUser(profile);
-  return profile;
+  const name = checkName(profile.name);
+  if (!name.ok) return name;
+  // Two first requests at once both save the same profile: harmless.
+  await store.saveUser({ ...profile, name: name.name });
+  return { ok: true, profile: { ...profile, name: name.name } };
 }

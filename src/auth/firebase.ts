@@ -48,7 +48,9 @@ export function createFirebaseAuth({ config, store, logger }: FirebaseAuthDeps):
     if (!cookie) return null;
     const claims = await fb.verify(cookie, true);
     if (!claims) return null;
-    return ensureProfile(store, claims);
+    // A name refused at /sessionLogin gets no session cookie; a cookie without a profile is none.
+    const profile = await ensureProfile(store, claims);
+    return profile.ok ? profile.profile : null;
   }
 
   const router = express.Router();
@@ -76,7 +78,11 @@ export function createFirebaseAuth({ config, store, logger }: FirebaseAuthDeps):
       res.status(401).json({ status: 'error', error: result.reason });
       return;
     }
-    await ensureProfile(store, result.token);
+    const profile = await ensureProfile(store, result.token);
+    if (!profile.ok) {
+      res.status(400).json({ status: 'error', error: profile.reason });
+      return;
+    }
     res.cookie(FIREBASE_SESSION_COOKIE, result.sessionCookie, { ...cookieOptions, maxAge: SESSION_COOKIE_MAX_AGE_MS });
     res.set('Cache-Control', 'no-store');
     res.json({ status: 'success' });

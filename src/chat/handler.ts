@@ -6,12 +6,10 @@
 import { ERRORS } from '../shared/limits.js';
 import type { Ack } from '../shared/events.js';
 import type { Logger } from '../logger.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
 
 /** Events one socket may have queued; past that the client is flooding us. */
 const MAX_PENDING = 256;
-
-/** ioredis errors that mean "Redis is not answering", as opposed to our own bugs. */
-const UNAVAILABLE = /timed out|Connection is closed|MaxRetriesPerRequest|ECONNREFUSED|writeable|offline queue/i;
 
 export class Refusal extends Error {
   constructor(readonly reason: string) {
@@ -62,8 +60,8 @@ export class SocketQueue {
         result = await work();
       } catch (err) {
         if (err instanceof Refusal) result = { ok: false, error: err.reason };
-        else if (err instanceof Error && UNAVAILABLE.test(err.message)) {
-          this.logger.warn({ ...this.where, event, err: err.message }, 'store unavailable');
+        else if (isStoreUnavailable(err)) {
+          this.logger.warn({ ...this.where, event, err: (err as Error).message }, 'store unavailable');
           result = { ok: false, error: ERRORS.unavailable };
         } else {
           this.logger.error({ ...this.where, event, err }, 'event handler failed');

@@ -3,12 +3,14 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { AuthProvider } from '../auth/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { Limiter } from '../store/limiter.js';
 import type { ChatStore } from '../store/types.js';
 import { chatRoutes, type ChatRouteDeps } from './chat-routes.js';
 import { errorHandler, notFound } from './errors.js';
 import { setUpHealthChecks } from './set-up-health.js';
 import { setUpRequestLogging } from './set-up-logging.js';
 import { setUpOriginCheck, setUpWebSecurity, type CspExtra } from './set-up-security.js';
+import { setUpSignInLimit } from './set-up-sign-in-limit.js';
 import { setUpStaticResources } from './set-up-static.js';
 import { setUpViews } from './set-up-views.js';
 import { currentUser, loadUser } from './require-user.js';
@@ -25,6 +27,7 @@ export interface AppDeps {
   /** Called (after the response) when a user signs out, to disconnect that session's sockets. */
   onSignOut: (info: { uid: string; sessionId: string | undefined }) => void;
   isDraining: () => boolean;
+  limits: { signIns: Limiter; rooms: Limiter };
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -34,9 +37,10 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.trustProxy);
   setUpViews(app, deps.root, config.production);
 
+  // Security headers first: health answers carry them too.
+  app.use(setUpWebSecurity(config, deps.csp));
   app.use(setUpHealthChecks(store, deps.isDraining, config.storeTimeoutMs));
   app.use(setUpRequestLogging(logger));
-  app.use(setUpWebSecurity(config, deps.csp));
   app.use(setUpStaticResources(deps.root, config.production));
   app.use(setUpOriginCheck(config));
   app.use(express.json({ limit: '32kb' }));
@@ -51,6 +55,7 @@ export function createApp(deps: AppDeps): Express {
     if (req.method === 'POST' && user) res.on('finish', () => deps.onSignOut({ uid: user.uid, sessionId }));
     next();
   });
+  app.use(setUpSignInLimit(deps.limits.signIns, config.auth));
   app.use(auth.router);
   app.use(chatRoutes(deps));
   app.use(notFound());

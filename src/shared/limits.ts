@@ -7,6 +7,9 @@ export const LIMITS = {
   msgMaxChars: 2000,
   /** Longest display name, in characters after trimming. */
   nameMaxChars: 40,
+  /** AUTH=password: password length, in characters. */
+  passwordMinChars: 8,
+  passwordMaxChars: 200,
   /** Longest room name, in characters after trimming. */
   roomNameMaxChars: 40,
   /** Longest course string on a profile. */
@@ -25,6 +28,20 @@ export const LIMITS = {
   rateLimitCount: 20,
   /** The rate limit's window in milliseconds (setting). */
   rateLimitWindowMs: 10_000,
+  /** Sign-ins, sign-ups and /sessionLogin per client address per minute (setting). */
+  signInsPerMinute: 30,
+  /** AUTH=password: failures per name within passwordLockMs, then 429 until it passes (settings). */
+  passwordFailures: 5,
+  passwordLockMs: 15 * 60_000,
+  /** create_chat and direct together, per user per minute (setting). */
+  roomsPerMinute: 10,
+  /** Rooms one user can be in at most (setting). */
+  maxRoomsPerUser: 1000,
+  /** Events per user per second across sockets and nodes, and the burst allowed (settings). */
+  eventsPerSecond: 50,
+  eventBurst: 100,
+  /** `typing` relayed at most this often per user and room. */
+  typingIntervalMs: 2000,
   /** Users a group can be created with in one request. */
   createChatMaxUsers: 200,
   /** Rooms one `catch_up` request may name. */

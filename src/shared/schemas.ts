@@ -61,8 +61,32 @@ export const createChatBody = z.object({
   users: z.array(z.string().min(1).max(200)).max(LIMITS.createChatMaxUsers),
 });
 
+const courseField = z
+  .string({ error: 'The course must be text.' })
+  .trim()
+  .max(LIMITS.courseMaxChars, `The course is too long (at most ${LIMITS.courseMaxChars} characters).`)
+  .optional()
+  .default('');
+
+/** The name is checked by src/shared/names.ts (checkName) after this shape check. */
+const nameField = z.string({ error: 'Enter a name.' });
+
 export const devLoginBody = z.object({
-  name: z.string().trim().min(1, 'name is required').max(LIMITS.nameMaxChars, 'name is too long'),
-  course: z.string().trim().max(LIMITS.courseMaxChars, 'course is too long').optional().default(''),
-  role: z.enum(['student', 'mentor']).optional().default('student'),
+  name: nameField,
+  course: courseField,
+  role: z.enum(['student', 'mentor'], { error: 'Choose student or mentor.' }).optional().default('student'),
+});
+
+export const passwordLoginBody = z.object({
+  name: nameField,
+  password: z.string({ error: 'Enter your password.' }).min(1, 'Enter your password.').max(LIMITS.passwordMaxChars),
+});
+
+export const signupBody = z.object({
+  name: nameField,
+  password: z
+    .string({ error: 'Choose a password.' })
+    .min(LIMITS.passwordMinChars, `The password needs at least ${LIMITS.passwordMinChars} characters.`)
+    .max(LIMITS.passwordMaxChars, `The password may have at most ${LIMITS.passwordMaxChars} characters.`),
+  course: courseField,
 });

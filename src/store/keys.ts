@@ -6,6 +6,10 @@
 export interface Keys {
   /** Hash uid → JSON profile. */
   users(): string;
+  /** Hash name key (normalised, case-folded) → uid: AUTH=password's one account per name. */
+  accountNames(): string;
+  /** Hash uid → argon2id hash of the account's password (never part of a profile). */
+  passwords(): string;
   /** Hash room id → room name: the rooms of one user (the original's layout). */
   userRooms(uid: string): string;
   /** String: the Random_<n> room the user is in, if any. */
@@ -30,11 +34,15 @@ export interface Keys {
   randomRooms(): string;
   /** Counter: the n of the next new Random_<n>. */
   randomCounter(): string;
+  /** Prefix of one limit's counters (limiter.ts; the library appends `:<key>`). */
+  limit(name: 'signin' | 'password-failures' | 'rooms'): string;
 }
 
 export function createKeys(prefix: string): Keys {
   return {
     users: () => `${prefix}users`,
+    accountNames: () => `${prefix}account:names`,
+    passwords: () => `${prefix}account:passwords`,
     userRooms: (uid) => `${prefix}user:${uid}:rooms`,
     userRandom: (uid) => `${prefix}user:${uid}:random`,
     userRoomCounter: (uid) => `${prefix}user:${uid}:room_counter`,
@@ -46,5 +54,6 @@ export function createKeys(prefix: string): Keys {
     clientId: (roomId, uid, clientId) => `${prefix}room:{${roomId}}:cid:${uid}:${clientId}`,
     randomRooms: () => `${prefix}random:rooms`,
     randomCounter: () => `${prefix}random:counter`,
+    limit: (name) => `${prefix}limit:${name}`,
   };
 }

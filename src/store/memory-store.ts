@@ -26,6 +26,7 @@ const copy = <T>(value: T): T => structuredClone(value);
 export class MemoryStore implements ChatStore {
   readonly kind = 'memory' as const;
   private readonly users = new Map<string, UserProfile>();
+  private readonly accounts = new Map<string, { uid: string; passwordHash: string }>();
   private readonly userRoomMap = new Map<string, Map<string, string>>();
   private readonly userRandom = new Map<string, string>();
   private readonly roomCounters = new Map<string, number>();
@@ -50,6 +51,18 @@ export class MemoryStore implements ChatStore {
 
   async listUsers(): Promise<UserProfile[]> {
     return [...this.users.values()].map(copy).sort((a, b) => (a.uid < b.uid ? -1 : 1));
+  }
+
+  async createAccount(user: UserProfile, nameKey: string, passwordHash: string): Promise<boolean> {
+    if (this.accounts.has(nameKey)) return false;
+    this.accounts.set(nameKey, { uid: user.uid, passwordHash });
+    this.users.set(user.uid, copy(user));
+    return true;
+  }
+
+  async findAccount(nameKey: string): Promise<{ uid: string; passwordHash: string } | null> {
+    const account = this.accounts.get(nameKey);
+    return account ? { ...account } : null;
   }
 
   async userRooms(uid: string): Promise<RoomRef[]> {

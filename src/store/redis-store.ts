@@ -31,6 +31,7 @@ const COMMANDS = {
   chatLeaveRoom: { numberOfKeys: 5, lua: scripts.LEAVE_ROOM },
   chatCreateGroup: { numberOfKeys: 1, lua: scripts.CREATE_GROUP },
   chatRoomsWithMessages: { numberOfKeys: 1, lua: scripts.ROOMS_WITH_MESSAGES },
+  chatCreateAccount: { numberOfKeys: 3, lua: scripts.CREATE_ACCOUNT },
 } as const;
 
 type Commands = Record<keyof typeof COMMANDS, Script>;
@@ -98,6 +99,26 @@ export class RedisStore implements ChatStore {
   async listUsers(): Promise<UserProfile[]> {
     const all = await this.redis.hvals(this.keys.users());
     return all.map((raw) => JSON.parse(raw) as UserProfile).sort((a, b) => (a.uid < b.uid ? -1 : 1));
+  }
+
+  async createAccount(user: UserProfile, nameKey: string, passwordHash: string): Promise<boolean> {
+    const created = await this.cmd.chatCreateAccount(
+      this.keys.accountNames(),
+      this.keys.users(),
+      this.keys.passwords(),
+      nameKey,
+      user.uid,
+      JSON.stringify(user),
+      passwordHash,
+    );
+    return created === 1;
+  }
+
+  async findAccount(nameKey: string): Promise<{ uid: string; passwordHash: string } | null> {
+    const uid = await this.redis.hget(this.keys.accountNames(), nameKey);
+    if (uid === null) return null;
+    const passwordHash = await this.redis.hget(this.keys.passwords(), uid);
+    return passwordHash === null ? null : { uid, passwordHash };
   }
 
   async userRooms(uid: string): Promise<RoomRef[]> {

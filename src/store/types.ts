@@ -61,6 +61,15 @@ export interface ChatStore {
   /** Every known user. */
   listUsers(): Promise<UserProfile[]>;
 
+  /**
+   * AUTH=password: saves a new account (profile and password hash) unless another account holds
+   * the same name key (CONTRACT "Names": equal after normalisation and case folding); false then,
+   * and nothing changes. Atomic, so two sign-ups of one name cannot both succeed.
+   */
+  createAccount(user: UserProfile, nameKey: string, passwordHash: string): Promise<boolean>;
+  /** AUTH=password: the account of a name key and its password hash, for verification only. */
+  findAccount(nameKey: string): Promise<{ uid: string; passwordHash: string } | null>;
+
   /** The user's rooms (room id to room name), in a stable order. */
   userRooms(uid: string): Promise<RoomRef[]>;
   isMember(uid: string, roomId: string): Promise<boolean>;

@@ -152,6 +152,11 @@ describe('docker-compose.yml', () => {
     assert.equal(env.NODE_ENV, 'production');
     assert.equal(env.REDIS_URL, 'redis://redis:6379/0', 'the redis service by name');
     assert.match(String(env.SESSION_SECRET), /^\$\{SESSION_SECRET:\?[^}]+\}$/, 'required from the environment');
+    assert.equal(
+      env.AUTH,
+      '${AUTH:-password}',
+      'real accounts unless told otherwise (dev sign-in lets anyone be anyone)',
+    );
     for (const name of Object.keys(env)) assert.ok(readByCode.has(name), `${name} is not read by src/`);
   });
 
@@ -204,7 +209,9 @@ describe('the deployed settings sign users in behind their proxies', () => {
     SESSION_SECRET: secret,
     // The in-process store: the cookie does not depend on it, and no Redis is needed here.
     REDIS_URL: '',
+    // The check signs in through the name-only form, which production refuses unless allowed.
     AUTH: 'dev',
+    ALLOW_DEV_AUTH: 'true',
   });
   const signIn = async (url: string, proto: string): Promise<string> => {
     const res = await fetch(`${url}/login`, {

@@ -6,6 +6,11 @@ import { createKeys, type Keys } from '../../src/store/keys.js';
 function allKeys(keys: Keys): Record<string, string> {
   const out: Record<string, string> = {
     users: keys.users(),
+    accountNames: keys.accountNames(),
+    passwords: keys.passwords(),
+    'limit:signin': keys.limit('signin'),
+    'limit:password-failures': keys.limit('password-failures'),
+    'limit:rooms': keys.limit('rooms'),
     randomRooms: keys.randomRooms(),
     randomCounter: keys.randomCounter(),
   };

@@ -1,0 +1,58 @@
+/**
+ * Session steps shared by the form sign-ins (AUTH=dev and AUTH=password): a new session id at
+ * every sign-in (a session id planted before it is worthless after it), and the sockets of a
+ * session that a new sign-in replaces closed on every node — a socket must not outlive the
+ * session it was opened with.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Request, Response } from 'express';
+import type { UserProfile } from '../shared/types.js';
+import type { ChatStore } from '../store/types.js';
+import { SESSION_COOKIE } from './session.js';
+
+export interface SignInHooks {
+  /** The session `sessionId` ended (replaced by a new sign-in): close its sockets everywhere. */
+  sessionEnded(sessionId: string): void;
+}
+
+const regenerate = (req: Request): Promise<void> =>
+  new Promise((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+
+const save = (req: Request): Promise<void> =>
+  new Promise((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+
+/** Signs `uid` in on a fresh session and answers 303 to /chat. */
+export async function startSession(req: Request, res: Response, uid: string, hooks: SignInHooks): Promise<void> {
+  const replaced = typeof req.session.uid === 'string' ? req.sessionID : null;
+  await regenerate(req);
+  req.session.uid = uid;
+  await save(req);
+  if (replaced) hooks.sessionEnded(replaced);
+  res.redirect(303, '/chat');
+}
+
+/** Ends the session and answers 303 to /login. */
+export async function endSession(req: Request, res: Response): Promise<void> {
+  await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
+  res.clearCookie(SESSION_COOKIE, { path: '/' });
+  res.redirect(303, '/login');
+}
+
+/** The submitted form's text fields, for showing the form again: never an object or array. */
+export function formValues(body: unknown, fields: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof body !== 'object' || body === null) return out;
+  for (const f of fields) {
+    const v = (body as Record<string, unknown>)[f];
+    if (typeof v === 'string') out[f] = v.slice(0, 200);
+  }
+  return out;
+}
+
+/** The signed-in user of a form sign-in's session (page request or socket handshake), or null. */
+export function sessionUser(store: ChatStore): (req: IncomingMessage) => Promise<UserProfile | null> {
+  return async (req) => {
+    const uid = (req as Request).session?.uid;
+    return typeof uid === 'string' ? store.getUser(uid) : null;
+  };
+}
