@@ -7,7 +7,7 @@
  * `joined`. So a user in 1,000 rooms sends 10 `catch_up` events, never hundreds at once (the
  * server refuses an event when 256 wait in one socket's queue, and budgets events per user).
  */
-import { LIMITS } from '../shared/limits.js';
+import { ERRORS, LIMITS } from '../shared/limits.js';
 import type { RoomRef } from '../shared/types.js';
 import { keepRooms } from './state/outbox.js';
 import { caughtUp } from './state/marks.js';
@@ -20,6 +20,9 @@ import { reasonOf, type Request } from './request.js';
 const NEW_ROOMS_AT_ONCE = 4;
 /** `history {after}` pages per room at most (a room keeps about 1,000 messages). */
 const PAGES_PER_ROOM = 50;
+/** A request refused "not now" is asked again this many times, after 0.5, 1, 2, 4, 8 s. */
+const RETRIES = 5;
+const FIRST_PAUSE_MS = 500;
 
 export interface SyncDeps {
   store: Store;
@@ -51,10 +54,20 @@ export function createSync({ store, request, onJoined, onSynced, showError }: Sy
     if (gen !== generation) throw new Stale();
   };
 
-  async function ask<T extends { ok: boolean }>(gen: number, reply: Promise<T>): Promise<T> {
-    const res = await reply;
-    check(gen);
-    return res;
+  /**
+   * One request of this connection's sync. `rate limited` (too many events queued, or the user's
+   * event budget) and `service unavailable` mean "not now": asked again after a growing pause
+   * rather than given up, so a large sync slows down instead of failing.
+   */
+  async function ask<T extends { ok: boolean }>(gen: number, send: () => Promise<T>): Promise<T> {
+    for (let attempt = 0, pause = FIRST_PAUSE_MS; ; attempt++, pause *= 2) {
+      const res = await send();
+      check(gen);
+      const error = res.ok ? '' : (res as unknown as { error: string }).error;
+      if (attempt >= RETRIES || (error !== ERRORS.rateLimited && error !== ERRORS.unavailable)) return res;
+      await new Promise((r) => window.setTimeout(r, pause));
+      check(gen);
+    }
   }
 
   /** One room's remaining pages after a `catch_up` answered `more`. */
@@ -62,9 +75,9 @@ export function createSync({ store, request, onJoined, onSynced, showError }: Sy
     for (let page = 0; page < PAGES_PER_ROOM; page++) {
       const after = store.state.rooms[roomId]?.resume;
       if (!after) return;
-      const res = await ask(gen, request('history', { room_id: roomId, after, limit: LIMITS.historyMax }));
+      const res = await ask(gen, () => request('history', { room_id: roomId, after, limit: LIMITS.historyMax }));
       if (!res.ok) {
-        if (res.error === 'not a member') return store.update((s) => removeRoom(s, roomId));
+        if (res.error === ERRORS.notMember) return store.update((s) => removeRoom(s, roomId));
         throw new Error(res.error);
       }
       store.update((s) => receive(s, roomId, res.messages, 'page'));
@@ -82,7 +95,7 @@ export function createSync({ store, request, onJoined, onSynced, showError }: Sy
         .slice(i, i + LIMITS.catchUpMaxRooms)
         .flatMap((id) => (store.state.rooms[id] ? [{ room_id: id, after: store.state.rooms[id].resume }] : []));
       if (rooms.length === 0) continue;
-      const res = await ask(gen, request('catch_up', { rooms }));
+      const res = await ask(gen, () => request('catch_up', { rooms }));
       if (!res.ok) throw new Error(res.error);
       const answered = new Set(res.rooms.map((r) => r.room_id));
       store.update((s) => {
@@ -123,9 +136,9 @@ export function createSync({ store, request, onJoined, onSynced, showError }: Sy
     const worker = async (): Promise<void> => {
       for (let ref = queue.shift(); ref; ref = queue.shift()) {
         if (store.state.rooms[ref.room_id]) continue;
-        const res = await ask(gen, request('history', { room_id: ref.room_id }));
+        const res = await ask(gen, () => request('history', { room_id: ref.room_id }));
         if (!res.ok) {
-          if (res.error === 'not a member') continue;
+          if (res.error === ERRORS.notMember) continue;
           throw new Error(res.error);
         }
         const room = { ...ref, messages: res.messages };
@@ -144,7 +157,7 @@ export function createSync({ store, request, onJoined, onSynced, showError }: Sy
     start() {
       const gen = ++generation;
       void (async () => {
-        const res = await ask(gen, request('joined', {}));
+        const res = await ask(gen, () => request('joined', {}));
         if (!res.ok) throw new Error(res.error);
         const listed = new Set(res.rooms.map((r) => r.room_id));
         store.update((s) => {
