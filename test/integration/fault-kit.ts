@@ -231,6 +231,8 @@ export class Member {
   liveDuplicates = 0;
   liveOutOfOrder = 0;
   live = 0;
+  /** `<room> <id>` of every message this member got live, on any of its sockets. */
+  readonly liveKeys = new Set<string>();
   caughtUp = 0;
   catchUpOverlap = 0;
   historyCalls = 0;
@@ -278,6 +280,7 @@ export class Member {
       const key = `${m.room_id} ${m.id}`;
       if (seen.has(key)) this.liveDuplicates += 1;
       seen.add(key);
+      this.liveKeys.add(key);
       if (compareIds(m.id, last.get(m.room_id) ?? '0-0') < 0) this.liveOutOfOrder += 1;
       else last.set(m.room_id, m.id);
       view.shown.set(m.id, m);
