@@ -26,9 +26,15 @@ import {
   type Outgoing,
 } from './fault-kit.js';
 
-// Rate limit and kept history raised so neither can pass for a fault (each user sends hundreds
-// of texts a second here).
-const env = { RATE_LIMIT_COUNT: '1000000', HISTORY_KEEP: '100000' };
+// Rate limits and kept history raised so none can pass for a fault (each user sends hundreds of
+// texts a second here, far over the text limit and the per-user event budget).
+const env = {
+  RATE_LIMIT_COUNT: '1000000',
+  EVENTS_PER_SECOND: '1000000',
+  EVENT_BURST: '1000000',
+  SIGNINS_PER_MINUTE: '1000',
+  HISTORY_KEEP: '100000',
+};
 const ACK_MS = 5000;
 /** Messages a client may have sent and not yet had acknowledged. */
 const WINDOW = 10;

@@ -36,12 +36,16 @@ const ACK_MS = 3000;
 const SEND_GAP_MS = 50;
 const USERS = 20;
 
-// The rate limit and the kept history are raised so that neither can pass for a fault: each user
-// sends ~20 texts a second (over the default 20 per 10 s), and the rooms hold every message of
-// the five runs.
+// The rate limits and the kept history are raised so that none can pass for a fault: each user
+// sends ~20 texts a second (over the default 20 per 10 s) plus a burst of `history` pages at
+// each catch-up (over the per-user event budget), the test signs in 20 users from one address,
+// and the rooms hold every message of the five runs.
 const env = {
   STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS),
   RATE_LIMIT_COUNT: '1000000',
+  EVENTS_PER_SECOND: '1000000',
+  EVENT_BURST: '1000000',
+  SIGNINS_PER_MINUTE: '1000',
   HISTORY_KEEP: '100000',
 };
 
