@@ -59,7 +59,11 @@ test(
       }),
     );
 
+    const loadStart = Date.now();
+
     const bob = await ChatPage.signIn(browser, server.url, bobName);
+
+    console.log(`${ROOMS} rooms: page loaded and synced in ${Date.now() - loadStart} ms`);
     const frames = recordFrames(bob.page);
     assert.equal(await bob.convs().count(), ROOMS);
     await bob.reload();
@@ -87,8 +91,10 @@ test(
     };
     for (const [i, texts] of Object.entries(posted)) await post(socket, rooms[Number(i)]!, texts);
     frames.sent.length = 0;
+    const offlineEnd = Date.now();
     await bob.context.setOffline(false);
     await bob.waitSynced(2);
+    console.log(`${ROOMS} rooms: reconnected and caught up in ${Date.now() - offlineEnd} ms`);
 
     // Caught up: a badge with each room's count of new messages, and the messages in order.
     for (const [i, texts] of Object.entries(posted)) {
