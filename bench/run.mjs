@@ -115,11 +115,14 @@ const chatEnv = (extra = {}) => ({
   SESSION_SECRET: sessionSecret,
   LOG_LEVEL: logLevel,
   // The generator signs its thousands of clients in through the name-only form, all from
-  // 127.0.0.1, and makes the page scenario's rooms in a burst: production allows that form only
-  // when told, and the per-address and per-user room limits are raised (they are still checked).
+  // 127.0.0.1, makes the page scenario's rooms in a burst, and sends up to hundreds of events a
+  // second per client: production allows that form only when told, and the per-address, room
+  // and event-budget limits are raised (they are still checked on every request and event).
   ALLOW_DEV_AUTH: 'true',
   SIGNINS_PER_MINUTE: '100000000',
   ROOMS_PER_MINUTE: '100000000',
+  EVENTS_PER_SECOND: '100000000',
+  EVENT_BURST: '100000000',
   ...extra,
 });
 

@@ -6,20 +6,19 @@ import { historyPayload, parseMessageText, roomPayload, textPayload } from '../s
 import type { Message } from '../shared/types.js';
 import type { ChatStore } from '../store/types.js';
 import { Refusal } from './handler.js';
+import type { Throttle } from './throttle.js';
 import type { ChatNamespace, ChatSocket } from './types.js';
 import { parsePayload, requireMember } from './validate.js';
 
 export interface MessageHandlerDeps {
   store: ChatStore;
   nsp: ChatNamespace;
+  /** Typing notices: once per LIMITS.typingIntervalMs per user and room, across sockets and nodes. */
+  throttle: Throttle;
+  typingKey: (roomId: string, uid: string) => string;
 }
 
-/** A socket's typing notices are relayed at most this often per room. */
-const TYPING_INTERVAL_MS = 1000;
-
-export function createMessageHandlers({ store, nsp }: MessageHandlerDeps) {
-  const lastTyping = new WeakMap<ChatSocket, Map<string, number>>();
-
+export function createMessageHandlers({ store, nsp, throttle, typingKey }: MessageHandlerDeps) {
   return {
     async text(socket: ChatSocket, payload: unknown): Promise<Ack<{ id: string; time: string }>> {
       const { room_id, msg, client_id } = parsePayload(textPayload, payload);
@@ -65,11 +64,7 @@ export function createMessageHandlers({ store, nsp }: MessageHandlerDeps) {
       // A socket in the Socket.IO room is a member (it leaves the room when the user exits);
       // only otherwise ask the store.
       if (!socket.rooms.has(roomChannel(room_id))) await requireMember(store, user.uid, room_id);
-      const now = Date.now();
-      const seen = lastTyping.get(socket) ?? new Map<string, number>();
-      lastTyping.set(socket, seen);
-      if (now - (seen.get(room_id) ?? 0) >= TYPING_INTERVAL_MS) {
-        seen.set(room_id, now);
+      if (await throttle.first(typingKey(room_id, user.uid), LIMITS.typingIntervalMs)) {
         nsp
           .to(roomChannel(room_id))
           .except(userChannel(user.uid))

@@ -22,7 +22,12 @@ export function createRoomHandlers({ store, notify }: RoomHandlerDeps) {
       const user = socket.data;
       const rooms = await store.userRooms(user.uid);
       await socket.join(rooms.map((r) => roomChannel(r.room_id)));
-      for (const r of rooms) notify.status('join', user, r.room_id);
+      // Only when the user comes online (CONTRACT): not on every reload, reconnect, extra tab or
+      // repeated `joined` — one user once pushed 106,000 notices to another that way.
+      if (user.announce) {
+        user.announce = false;
+        for (const r of rooms) notify.status('join', user, r.room_id);
+      }
       return { ok: true, rooms };
     },
 

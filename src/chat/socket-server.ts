@@ -18,11 +18,13 @@ import { adapterKeyOf } from '../store/index.js';
 import { createKeys } from '../store/keys.js';
 import type { ChatStore } from '../store/types.js';
 import { createCatchUpHandlers } from './catch-up-handlers.js';
+import { createEventBudget, overBudgetAnswer } from './event-budget.js';
 import { SocketQueue, type Drain } from './handler.js';
 import { createMessageHandlers } from './message-handlers.js';
 import { createNotifier, sessionChannel, type Notifier } from './notify.js';
 import { createRoomHandlers } from './room-handlers.js';
 import { createSocketLimiter, HEARTBEAT_MS } from './socket-limit.js';
+import { createThrottle } from './throttle.js';
 import type { ChatNamespace, ChatServerIO, ChatSocket } from './types.js';
 
 export interface SocketDeps {
@@ -85,6 +87,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
     max: config.maxSocketsPerUser,
     redis: deps.redis,
     key: (uid) => keys.userSockets(uid),
+    seenKey: (uid) => keys.userSeen(uid),
     logger,
   });
   // Leases live in Redis only; the in-process limiter has nothing to renew.
@@ -97,7 +100,8 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
     try {
       const user = await auth.authenticate(socket.request);
       if (!user) return next(new Error(ERRORS.unauthorized));
-      if (!(await limiter.acquire(user.uid, socket.id))) return next(new Error('too many connections'));
+      const acquired = await limiter.acquire(user.uid, socket.id);
+      if (acquired === 'refused') return next(new Error('too many connections'));
       // Given back once, whichever comes first: the socket's disconnect, or its connection closing
       // (a client gone while this middleware ran never reaches 'connection' nor 'disconnect').
       let held = true;
@@ -108,7 +112,8 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
       };
       socket.once('disconnect', release);
       socket.conn.once('close', release);
-      socket.data = { uid: user.uid, name: user.name, picture: user.picture };
+      // The first `joined` of a socket that brought its user online announces them to their rooms.
+      socket.data = { uid: user.uid, name: user.name, picture: user.picture, announce: acquired === 'online' };
       next();
     } catch (err) {
       logger.warn({ err }, 'handshake authentication failed');
@@ -117,12 +122,23 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
   });
 
   const rooms = createRoomHandlers({ store, notify });
-  const messages = createMessageHandlers({ store, nsp });
+  const messages = createMessageHandlers({
+    store,
+    nsp,
+    throttle: createThrottle(deps.redis),
+    typingKey: (roomId, uid) => keys.typing(roomId, uid),
+  });
   const handlers: { [E in keyof ClientToServerEvents]: (socket: ChatSocket, payload: unknown) => Promise<object> } = {
     ...rooms,
     ...messages,
     ...createCatchUpHandlers({ store }),
   };
+
+  const budget = createEventBudget(deps.redis, (uid) => keys.userBudget(uid), {
+    perSecond: config.eventsPerSecond,
+    burst: config.eventBurst,
+  });
+  const overBudget = overBudgetAnswer(store);
 
   nsp.on('connection', (socket) => {
     const { uid } = socket.data;
@@ -131,14 +147,17 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
     const queue = new SocketQueue(logger, { uid, socket: socket.id }, deps.drain);
     for (const event of Object.keys(handlers) as (keyof ClientToServerEvents)[]) {
       const handle = handlers[event];
+      // Every event counts toward the user's budget first (CONTRACT), across sockets and nodes.
+      const run = async (payload: unknown): Promise<object> =>
+        (await budget.take(uid)) ? handle(socket, payload) : overBudget(uid, event, payload);
       socket.on(event, (payload: unknown, ack: unknown) => {
         // `emit('text', cb)`: the acknowledgement came where the payload belongs. It is answered
         // (`invalid payload`), not left waiting forever.
         if (typeof payload === 'function' && ack === undefined) {
-          queue.run(event, payload, () => handle(socket, undefined) as Promise<{ ok: true }>);
+          queue.run(event, payload, () => run(undefined) as Promise<{ ok: true }>);
           return;
         }
-        queue.run(event, ack, () => handle(socket, payload) as Promise<{ ok: true }>);
+        queue.run(event, ack, () => run(payload) as Promise<{ ok: true }>);
       });
     }
   });

@@ -5,18 +5,21 @@ import type { Config } from '../config.js';
 import { LIMITS } from '../shared/limits.js';
 import { createChatBody } from '../shared/schemas.js';
 import type { RoomWithMessages } from '../shared/types.js';
-import type { ChatStore } from '../store/types.js';
+import type { Limiter } from '../store/limiter.js';
+import { RoomCapReached, type ChatStore } from '../store/types.js';
 import { currentUser, loadUser, requireUser } from './require-user.js';
 
 export interface ChatRouteDeps {
   config: Config;
   store: ChatStore;
   auth: AuthProvider;
+  /** create_chat (and direct) per user per minute, across nodes. */
+  limits: { rooms: Limiter };
   /** Tells every member's sockets, on every node, about a room they were added to. */
   announceRoom: (room: RoomWithMessages, memberUids: string[]) => void;
 }
 
-export function chatRoutes({ config, store, auth, announceRoom }: ChatRouteDeps): Router {
+export function chatRoutes({ config, store, auth, announceRoom, limits }: ChatRouteDeps): Router {
   const router = express.Router();
   const withUser = loadUser(auth);
 
@@ -65,7 +68,24 @@ export function chatRoutes({ config, store, auth, announceRoom }: ChatRouteDeps)
       res.status(400).json({ status: 'ERROR', error: `unknown user: ${unknown.slice(0, 5).join(', ')}` });
       return;
     }
-    const room = await store.createGroup(me, parsed.data.room_name, others);
+    // Counted once the request is well-formed: a typo does not cost one of the ten a minute.
+    if (!(await limits.rooms.consume(me.uid))) {
+      res.status(429).json({ status: 'ERROR', error: 'rate limited' });
+      return;
+    }
+    let room: RoomWithMessages;
+    try {
+      room = await store.createGroup(me, parsed.data.room_name, others);
+    } catch (err) {
+      if (!(err instanceof RoomCapReached)) throw err;
+      const names = err.uids.map((uid) => (uid === me.uid ? 'you' : (found[others.indexOf(uid)]?.name ?? uid)));
+      res.status(400).json({
+        status: 'ERROR',
+        error: `in ${config.maxRoomsPerUser} rooms already: ${names.slice(0, 5).join(', ')}`,
+        users: err.uids,
+      });
+      return;
+    }
     announceRoom(room, [me.uid, ...others]);
     res.json({ status: 'OK', room_id: room.room_id, room_name: room.room_name });
   });

@@ -61,6 +61,8 @@ export interface SocketData {
   uid: string;
   name: string;
   picture: string;
+  /** This socket brought its user online and has not sent `joined` yet: that `joined` announces. */
+  announce: boolean;
 }
 
 /** Socket.IO room names: one per chat room, one per user (all of a user's tabs, every node). */

@@ -26,6 +26,7 @@ export function storeLimitsOf(config: Config): StoreLimits {
     historyKeep: config.historyKeep,
     randomRoomSize: config.randomRoomSize,
     clientIdKeepMs: LIMITS.clientIdKeepMs,
+    maxRoomsPerUser: config.maxRoomsPerUser,
   };
 }
 

@@ -20,6 +20,10 @@ export interface Keys {
   rateLimit(uid: string): string;
   /** Sorted set socket id → lease end (ms): the user's open sockets on every node (socket cap). */
   userSockets(uid: string): string;
+  /** String set for a few seconds after the user's last socket closed (chat/socket-limit.ts). */
+  userSeen(uid: string): string;
+  /** Hash {t: tokens, ts: ms}: the user's event budget (token bucket, chat/event-budget.ts). */
+  userBudget(uid: string): string;
   /** Set of member uids of one room. */
   roomMembers(roomId: string): string;
   /** Stream of the room's messages, capped (XADD MAXLEN ~). */
@@ -30,6 +34,8 @@ export interface Keys {
    * the posting script checks and sets it atomically with the append.
    */
   clientId(roomId: string, uid: string, clientId: string): string;
+  /** String set for LIMITS.typingIntervalMs after the user's typing notice in the room was relayed. */
+  typing(roomId: string, uid: string): string;
   /** Sorted set room id → n of the open random rooms, for lowest-number-first. */
   randomRooms(): string;
   /** Counter: the n of the next new Random_<n>. */
@@ -48,10 +54,13 @@ export function createKeys(prefix: string): Keys {
     userRoomCounter: (uid) => `${prefix}user:${uid}:room_counter`,
     rateLimit: (uid) => `${prefix}user:${uid}:rate`,
     userSockets: (uid) => `${prefix}user:${uid}:sockets`,
+    userBudget: (uid) => `${prefix}user:${uid}:budget`,
+    userSeen: (uid) => `${prefix}user:${uid}:seen`,
     roomMembers: (roomId) => `${prefix}room:{${roomId}}:members`,
     roomMessages: (roomId) => `${prefix}room:{${roomId}}:messages`,
     // uid before the client id: a uid may hold ':' but a client id cannot (A-Z a-z 0-9 _ -).
     clientId: (roomId, uid, clientId) => `${prefix}room:{${roomId}}:cid:${uid}:${clientId}`,
+    typing: (roomId, uid) => `${prefix}room:{${roomId}}:typing:${uid}`,
     randomRooms: () => `${prefix}random:rooms`,
     randomCounter: () => `${prefix}random:counter`,
     limit: (name) => `${prefix}limit:${name}`,

@@ -7,7 +7,15 @@
  */
 import type { Message, RoomRef, RoomWithMessages, UserProfile } from '../shared/types.js';
 import { byRoomId, compareIds, parseId, type ParsedId } from './ids.js';
-import type { ChatStore, HistoryRange, JoinRandomResult, MessageDraft, PostResult, StoreLimits } from './types.js';
+import {
+  RoomCapReached,
+  type ChatStore,
+  type HistoryRange,
+  type JoinRandomResult,
+  type MessageDraft,
+  type PostResult,
+  type StoreLimits,
+} from './types.js';
 
 interface Room {
   name: string;
@@ -86,6 +94,9 @@ export class MemoryStore implements ChatStore {
   }
 
   async createGroup(creator: UserProfile, roomName: string, memberUids: string[]): Promise<RoomWithMessages> {
+    const everyone = [...new Set([creator.uid, ...memberUids])];
+    const full = everyone.filter((uid) => (this.userRoomMap.get(uid)?.size ?? 0) >= this.limits.maxRoomsPerUser);
+    if (full.length > 0) throw new RoomCapReached(full);
     const n = this.roomCounters.get(creator.uid) ?? 0;
     this.roomCounters.set(creator.uid, n + 1);
     const roomId = `${creator.uid}_${n}`;
@@ -166,6 +177,12 @@ export class MemoryStore implements ChatStore {
       this.clientIds.set(cidKey, { id: message.id, time: message.time, until: now + this.limits.clientIdKeepMs });
     }
     return { ok: true, id: message.id, time: message.time, message: copy(message), published: false };
+  }
+
+  async findClientId(roomId: string, uid: string, clientId: string): Promise<{ id: string; time: string } | null> {
+    this.forgetClientIds(Date.now());
+    const entry = this.clientIds.get(`${roomId}\0${uid}\0${clientId}`);
+    return entry ? { id: entry.id, time: entry.time } : null;
   }
 
   async memberOf(uid: string, roomIds: readonly string[]): Promise<Set<string>> {

@@ -10,7 +10,15 @@ import type { Message, RoomRef, RoomWithMessages, UserProfile } from '../shared/
 import { byRoomId, formatId, isMaxId, isMinId, parseId } from './ids.js';
 import type { Keys } from './keys.js';
 import * as scripts from './scripts.js';
-import type { ChatStore, HistoryRange, JoinRandomResult, MessageDraft, PostResult, StoreLimits } from './types.js';
+import {
+  RoomCapReached,
+  type ChatStore,
+  type HistoryRange,
+  type JoinRandomResult,
+  type MessageDraft,
+  type PostResult,
+  type StoreLimits,
+} from './types.js';
 import { createTurnBatcher } from './turn-batcher.js';
 
 export interface RedisStoreOptions {
@@ -154,7 +162,7 @@ export class RedisStore implements ChatStore {
   async createGroup(creator: UserProfile, roomName: string, memberUids: string[]): Promise<RoomWithMessages> {
     const members = [...new Set([creator.uid, ...memberUids])];
     const time = new Date().toISOString();
-    const [roomId, openingId] = (await this.cmd.chatCreateGroup(
+    const [roomId, openingId, ...rest] = (await this.cmd.chatCreateGroup(
       this.keys.userRoomCounter(creator.uid),
       ...this.roomTemplates(),
       ...template(this.keys.userRooms),
@@ -163,8 +171,10 @@ export class RedisStore implements ChatStore {
       roomName,
       time,
       this.limits.historyKeep,
+      this.limits.maxRoomsPerUser,
       ...members,
-    )) as [string, string];
+    )) as [string, string] | ['full', ...string[]];
+    if (roomId === 'full') throw new RoomCapReached(openingId === undefined ? [] : [openingId, ...rest]);
     const opening = serverMessage(roomId, openingId, `Chat started by ${creator.name}`, time);
     return { room_id: roomId, room_name: roomName, messages: [opening] };
   }
@@ -237,6 +247,13 @@ export class RedisStore implements ChatStore {
     const message: Message = { id: reply[1], room_id, uid, name, picture, msg, time, type };
     if (cid) message.client_id = cid;
     return { ok: true, id: message.id, time, message, published: reply[2] === 1 };
+  }
+
+  async findClientId(roomId: string, uid: string, clientId: string): Promise<{ id: string; time: string } | null> {
+    const stored = await this.redis.get(this.keys.clientId(roomId, uid, clientId));
+    if (stored === null) return null;
+    const [id = '', time = ''] = stored.split(' ');
+    return { id, time };
   }
 
   async memberOf(uid: string, roomIds: readonly string[]): Promise<Set<string>> {

@@ -112,14 +112,21 @@ return {1, 0}
 /**
  * KEYS: creator's room counter.
  * ARGV: members pre, suf, messages pre, suf, user-rooms pre, suf,
- *       creator uid, creator name, room name, time, keep, member uids...
- * Returns {room id, opening id}. The name lives in each member's rooms hash, where it is read.
+ *       creator uid, creator name, room name, time, keep, max rooms per user, member uids...
+ * Returns {room id, opening id}, or {'full', uid...} (nothing changed) when members are in
+ * `max rooms` rooms already. The name lives in each member's rooms hash, where it is read.
  */
 export const CREATE_GROUP = `${SERVER_MESSAGE_FN}
+local max = tonumber(ARGV[12])
+local full = {}
+for i = 13, #ARGV do
+  if redis.call('HLEN', ARGV[5] .. ARGV[i] .. ARGV[6]) >= max then full[#full + 1] = ARGV[i] end
+end
+if #full > 0 then return {'full', unpack(full)} end
 local n = redis.call('INCR', KEYS[1]) - 1
 local room = ARGV[7] .. '_' .. string.format('%d', n)
 local members = ARGV[1] .. room .. ARGV[2]
-for i = 12, #ARGV do
+for i = 13, #ARGV do
   redis.call('SADD', members, ARGV[i])
   redis.call('HSET', ARGV[5] .. ARGV[i] .. ARGV[6], room, ARGV[9])
 end

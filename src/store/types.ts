@@ -24,6 +24,16 @@ export interface StoreLimits {
   rateLimitWindowMs: number;
   /** How long a `client_id` is remembered (LIMITS.clientIdKeepMs; tests may shorten it). */
   clientIdKeepMs: number;
+  /** Rooms one user can be in at most: a group that would pass it for anyone is not made. */
+  maxRoomsPerUser: number;
+}
+
+/** createGroup refused: these members are in maxRoomsPerUser rooms already. Nothing changed. */
+export class RoomCapReached extends Error {
+  constructor(readonly uids: string[]) {
+    super(`in too many rooms: ${uids.join(', ')}`);
+    this.name = 'RoomCapReached';
+  }
 }
 
 export type PostResult =
@@ -81,7 +91,8 @@ export interface ChatStore {
   /**
    * Creates `<creator uid>_<n>` (n counting up per creator from 0) holding the creator and the
    * members, opened by a server message "Chat started by <name>". Unknown uids must have been
-   * refused by the caller.
+   * refused by the caller. Throws RoomCapReached (and changes nothing) when a member, the
+   * creator included, is in maxRoomsPerUser rooms already; checked in the same atomic step.
    */
   createGroup(creator: UserProfile, roomName: string, memberUids: string[]): Promise<RoomWithMessages>;
 
@@ -100,6 +111,9 @@ export interface ChatStore {
    * order on every node.
    */
   postMessage(draft: MessageDraft): Promise<PostResult>;
+
+  /** The message stored for this client id (user and room), if it is remembered still. */
+  findClientId(roomId: string, uid: string, clientId: string): Promise<{ id: string; time: string } | null>;
 
   /** Which of these rooms the user is a member of: one round trip. */
   memberOf(uid: string, roomIds: readonly string[]): Promise<Set<string>>;

@@ -89,9 +89,14 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const env: Record<string, string> = {
     PORT: String(opts.port ?? 0),
     REDIS_PREFIX: prefix,
-    // Suites sign in dozens of users a minute, all from 127.0.0.1: the per-address limit is raised
-    // here, and the tests of that limit set it back to the contract's default.
+    // Suites sign in dozens of users a minute, all from 127.0.0.1, create rooms in bursts and
+    // send hundreds of events a second as one user: the per-address limit, the rooms per minute
+    // and the per-user event budget are raised here (all still run on every request and event);
+    // the tests of those limits set them back to the contract's defaults.
     SIGNINS_PER_MINUTE: '1000000',
+    ROOMS_PER_MINUTE: '1000000',
+    EVENTS_PER_SECOND: '1000000',
+    EVENT_BURST: '1000000',
     ...opts.env,
   };
   if (opts.redis) {

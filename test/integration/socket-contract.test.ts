@@ -92,6 +92,14 @@ for (const mode of ['memory', 'redis'] as const) {
       // Now in the room: a message from b reaches this socket.
       await send(bt.socket, roomId, 'after joined');
       await expectExactly<Message>([at], 'internal_msg', 1, (m) => m.msg === 'after joined');
+      // Only coming online is announced: not `joined` again, not another tab, not a reload.
+      clear(bt);
+      for (let i = 0; i < 5; i++) assert.equal((await emitAck(at.socket, 'joined', {})).ok, true);
+      const more = await openTab(a);
+      at.socket.close();
+      await openTab(a);
+      more.socket.close();
+      await expectNone([bt], 'status', (s: StatusEvent) => s.uid === a.uid);
     });
 
     test('text: ack {ok,id,time}; every member socket (own tabs too) gets internal_msg once, exact fields', async () => {

@@ -5,13 +5,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { createSocketLimiter, LEASE_MS } from '../../src/chat/socket-limit.js';
+import { createSocketLimiter, LEASE_MS, RETURN_GRACE_MS } from '../../src/chat/socket-limit.js';
 import { createLogger } from '../../src/logger.js';
+import { createKeys } from '../../src/store/keys.js';
 import { cleanRedis, newPrefix, redisSkip, testRedisUrl } from '../helpers/server.js';
 
 describe('socket leases in Redis', { skip: redisSkip }, () => {
   const prefix = newPrefix();
-  const key = (uid: string): string => `${prefix}user:${uid}:sockets`;
+  const keys = createKeys(prefix);
+  const key = (uid: string): string => keys.userSockets(uid);
+  const seenKey = (uid: string): string => keys.userSeen(uid);
   let redis: Redis;
   before(() => {
     redis = new Redis(testRedisUrl);
@@ -22,18 +25,18 @@ describe('socket leases in Redis', { skip: redisSkip }, () => {
   });
 
   it('caps claims per user, and a renewal over several batches extends only the held leases', async () => {
-    const limiter = createSocketLimiter({ max: 2, redis, key, logger: createLogger('silent') });
-    assert.equal(await limiter.acquire('cap', 's1'), true);
-    assert.equal(await limiter.acquire('cap', 's2'), true);
-    assert.equal(await limiter.acquire('cap', 's3'), false, 'a third socket is over the cap');
-    assert.equal(await limiter.acquire('cap', 's2'), true, 'the same socket again is not a new one');
+    const limiter = createSocketLimiter({ max: 2, redis, key, seenKey, logger: createLogger('silent') });
+    assert.equal(await limiter.acquire('cap', 's1'), 'online', 'the first socket brings the user online');
+    assert.equal(await limiter.acquire('cap', 's2'), 'more');
+    assert.equal(await limiter.acquire('cap', 's3'), 'refused', 'a third socket is over the cap');
+    assert.equal(await limiter.acquire('cap', 's2'), 'more', 'the same socket again is not a new one');
 
     // 450 users (three renewal batches), two sockets each; leases made to look nearly spent.
     const open = new Map<string, string[]>();
     for (let i = 0; i < 450; i++) {
       const uid = `u${i}`;
-      assert.equal(await limiter.acquire(uid, `${uid}-a`), true);
-      assert.equal(await limiter.acquire(uid, `${uid}-b`), true);
+      assert.equal(await limiter.acquire(uid, `${uid}-a`), 'online');
+      assert.equal(await limiter.acquire(uid, `${uid}-b`), 'more');
       open.set(uid, [`${uid}-a`, `${uid}-b`, `${uid}-gone`]);
     }
     const [sec] = await redis.time();
@@ -52,5 +55,27 @@ describe('socket leases in Redis', { skip: redisSkip }, () => {
       assert.ok(Number(entries[1]) > floor && Number(entries[3]) > floor, `${uid}: leases extended`);
       assert.ok((await redis.pttl(key(uid))) > LEASE_MS - 5000, `${uid}: key expiry extended`);
     }
+  });
+
+  it('the last socket closing leaves a short grace: a reload within it is not "coming online"', async () => {
+    for (const limiter of [
+      createSocketLimiter({ max: 5, redis, key, seenKey, logger: createLogger('silent') }),
+      createSocketLimiter({ max: 5, redis: null, key, seenKey, logger: createLogger('silent') }),
+    ]) {
+      const uid = `grace-${Math.random().toString(36).slice(2, 8)}`;
+      assert.equal(await limiter.acquire(uid, 'a'), 'online');
+      await limiter.release(uid, 'a');
+      assert.equal(await limiter.acquire(uid, 'b'), 'more', 'back within the grace');
+      await limiter.release(uid, 'b');
+    }
+    const uid = `grace-redis-${Math.random().toString(36).slice(2, 8)}`;
+    const limiter = createSocketLimiter({ max: 5, redis, key, seenKey, logger: createLogger('silent') });
+    assert.equal(await limiter.acquire(uid, 'a'), 'online');
+    await limiter.release(uid, 'a');
+    const ttl = await redis.pttl(seenKey(uid));
+    assert.ok(ttl > 0 && ttl <= RETURN_GRACE_MS, `the grace lasts ${RETURN_GRACE_MS} ms (${ttl})`);
+    // Once the grace has passed (here: the key gone), the next socket brings the user online again.
+    await redis.del(seenKey(uid));
+    assert.equal(await limiter.acquire(uid, 'c'), 'online');
   });
 });

@@ -26,6 +26,7 @@ const limits: StoreLimits = {
   rateLimitCount: 1000,
   rateLimitWindowMs: 10_000,
   clientIdKeepMs: 86_400_000,
+  maxRoomsPerUser: 1000,
 };
 const user = (uid: string): UserProfile => ({ uid, name: `Name ${uid}`, course: '', role: 'student', picture: '' });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

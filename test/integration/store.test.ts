@@ -20,6 +20,7 @@ const baseLimits: StoreLimits = {
   rateLimitCount: 1_000_000,
   rateLimitWindowMs: 10_000,
   clientIdKeepMs: 24 * 3600 * 1000,
+  maxRoomsPerUser: 1000,
 };
 
 function user(uid: string): UserProfile {

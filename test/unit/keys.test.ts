@@ -20,11 +20,16 @@ function allKeys(keys: Keys): Record<string, string> {
     out[`userRoomCounter:${uid}`] = keys.userRoomCounter(uid);
     out[`rateLimit:${uid}`] = keys.rateLimit(uid);
     out[`userSockets:${uid}`] = keys.userSockets(uid);
+    out[`userBudget:${uid}`] = keys.userBudget(uid);
+    out[`userSeen:${uid}`] = keys.userSeen(uid);
   }
   for (const room of ['alice_0', 'Random_3']) {
     out[`roomMembers:${room}`] = keys.roomMembers(room);
     out[`roomMessages:${room}`] = keys.roomMessages(room);
-    for (const uid of ['alice', 'bob']) out[`clientId:${room}:${uid}`] = keys.clientId(room, uid, 'c1d2e3f4');
+    for (const uid of ['alice', 'bob']) {
+      out[`clientId:${room}:${uid}`] = keys.clientId(room, uid, 'c1d2e3f4');
+      out[`typing:${room}:${uid}`] = keys.typing(room, uid);
+    }
   }
   return out;
 }
