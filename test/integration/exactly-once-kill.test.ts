@@ -88,9 +88,11 @@ describe(
         roomIds.push(res.body.room_id!);
       }
       for (let i = 0; i < USERS; i++) {
+        // Pages here catch up with the batched `catch_up` (exactly-once-redis uses `history`).
         const m = new Member(
           users[i]!,
           ROOMS.flatMap((list, r) => (list.includes(i) ? [roomIds[r]!] : [])),
+          'catch_up',
         );
         await m.use(await connectMember((onVictim(i) ? victim : survivor).url, users[i]!.cookie));
         members.push(m);

@@ -84,7 +84,8 @@ describe(
       assert.equal(res.status, 200, JSON.stringify(res.body));
       room = res.body.room_id!;
       for (const [i, u] of users.entries()) {
-        const m = new Member(u, [room]);
+        // Pages here catch up with the batched `catch_up` (exactly-once-redis uses `history`).
+        const m = new Member(u, [room], 'catch_up');
         await m.use(await connectMember((i < ON_CUT ? cut : other).url, u.cookie));
         members.push(m);
       }

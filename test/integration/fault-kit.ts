@@ -7,8 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { io } from 'socket.io-client';
-import { ERRORS } from '../../src/shared/limits.js';
-import type { Message } from '../../src/shared/types.js';
+import { ERRORS, LIMITS } from '../../src/shared/limits.js';
+import type { CatchUpResult, Message } from '../../src/shared/types.js';
 import { connect, emitAck, type ChatClient, type SignedIn } from '../helpers/client.js';
 import { compareIds } from '../helpers/contract.js';
 
@@ -247,9 +247,14 @@ export class Member {
   syncing: Promise<void> = Promise.resolve();
   private readonly attached = new WeakSet<ChatClient>();
 
+  /**
+   * `history`: one `history {after}` per room, paged (the contract's event). `catch_up`: the
+   * project's batched event, up to LIMITS.catchUpMaxRooms rooms per request, paged while `more`.
+   */
   constructor(
     readonly user: SignedIn,
     roomIds: string[],
+    readonly catchUpWith: 'history' | 'catch_up' = 'history',
   ) {
     for (const id of roomIds) this.views.set(id, { shown: new Map(), synced: '0-0' });
   }
@@ -322,7 +327,8 @@ export class Member {
       try {
         const j = await emitAck(socket, 'joined', {}, 5000);
         if (!j.ok) throw new Error(`joined: ${j.error}`);
-        for (const [roomId, view] of this.views) await this.catchUp(socket, roomId, view);
+        if (this.catchUpWith === 'catch_up') await this.catchUpBatched(socket);
+        else for (const [roomId, view] of this.views) await this.catchUp(socket, roomId, view);
         this.syncs += 1;
         return;
       } catch {
@@ -344,16 +350,47 @@ export class Member {
         5000,
       );
       if (!res.ok) throw new Error(`history: ${res.error}`);
-      for (const m of res.messages) {
-        if (compareIds(m.id, after) <= 0) throw new Error(`history {after: ${after}} returned ${m.id}`);
-        if (view.shown.has(m.id)) this.catchUpOverlap += 1;
-        else this.caughtUp += 1;
-        view.shown.set(m.id, m);
-        after = m.id;
-      }
+      after = this.merge(view, after, res.messages);
+      view.synced = after;
       if (res.messages.length < 100) break;
     }
-    view.synced = after;
+  }
+
+  private merge(view: RoomView, after: string, messages: Message[]): string {
+    for (const m of messages) {
+      if (compareIds(m.id, after) <= 0) throw new Error(`catch-up after ${after} returned ${m.id}`);
+      if (view.shown.has(m.id)) this.catchUpOverlap += 1;
+      else this.caughtUp += 1;
+      view.shown.set(m.id, m);
+      after = m.id;
+    }
+    return after;
+  }
+
+  private async catchUpBatched(socket: ChatClient): Promise<void> {
+    const ids = [...this.views.keys()];
+    for (let i = 0; i < ids.length; i += LIMITS.catchUpMaxRooms) {
+      // Each room's mark moves on with every page; rooms whose answer said `more` go again.
+      let todo = ids.slice(i, i + LIMITS.catchUpMaxRooms);
+      for (let page = 0; todo.length > 0 && page < 1000; page++) {
+        this.historyCalls += 1;
+        const res = await emitAck<{ rooms: CatchUpResult[] }>(
+          socket,
+          'catch_up',
+          { rooms: todo.map((room_id) => ({ room_id, after: this.views.get(room_id)!.synced })) },
+          5000,
+        );
+        if (!res.ok) throw new Error(`catch_up: ${res.error}`);
+        const answered = new Set(res.rooms.map((r) => r.room_id));
+        const left = todo.filter((id) => !answered.has(id));
+        if (left.length > 0) this.errors.push(`${this.user.name}: catch_up left out rooms ${left.join(', ')}`);
+        for (const r of res.rooms) {
+          const view = this.views.get(r.room_id)!;
+          view.synced = this.merge(view, view.synced, r.messages);
+        }
+        todo = res.rooms.filter((r) => r.more).map((r) => r.room_id);
+      }
+    }
   }
 
   /** Ids of `ids` this member's view of the room lacks. */
