@@ -36,7 +36,8 @@ export function setUpControls({ app, store, view, socket, request, outbox, showE
 
   const activate = (roomId: string, open: boolean): void => {
     store.update((s) => activateRoom(s, roomId, open));
-    if (open) view.pane(roomId)?.input.focus();
+    // The pane is made, or shown, when the change is rendered (a microtask queued before this one).
+    if (open) queueMicrotask(() => view.pane(roomId)?.input.focus());
   };
 
   async function loadOlder(roomId: string): Promise<void> {

@@ -1,7 +1,8 @@
 /**
- * The chat page rendered from the state: a tab in the conversation list and a pane per room (the
- * server's markup is taken over for the rooms it rendered, found by their element ids), the open
- * room, unread badges, previews, the phone layout's pane-open class, the empty states and the
+ * The chat page rendered from the state: a tab in the conversation list per room and a pane per
+ * room opened so far (the server renders every tab but only the first room's pane, as the
+ * contract says; the markup it rendered is taken over, found by element id), the open room,
+ * unread badges, previews, the phone layout's pane-open class, the empty states and the
  * random-chat button. It remembers which element belongs to which room, for the event handlers.
  */
 import type { Message } from '../../shared/types.js';
@@ -13,7 +14,8 @@ export const isRandomRoom = (roomId: string): boolean => roomId.startsWith('Rand
 
 interface RoomElements {
   conv: HTMLElement;
-  pane: PaneView;
+  /** Made when the room is first opened. */
+  pane: PaneView | undefined;
   /** The message the preview shows. */
   last: Message | undefined;
 }
@@ -46,7 +48,7 @@ export class PageView {
     for (const [id, r] of this.rooms) {
       if (next.rooms[id]) continue;
       r.conv.remove();
-      r.pane.el.remove();
+      r.pane?.el.remove();
       this.rooms.delete(id);
     }
     const outboxChanged = next.outbox !== prev?.outbox || next.connected !== prev?.connected;
@@ -55,11 +57,17 @@ export class PageView {
       const active = next.active === id;
       const seen = this.rooms.has(id) && prev?.rooms[id] === room && (prev?.active === id) === active;
       if (seen && !(active && outboxChanged)) continue;
-      const r = this.rooms.get(id) ?? this.adopt(room, next, prev === null);
+      const r = this.rooms.get(id) ?? this.adopt(room, prev === null);
       this.updateConv(r, room, active);
-      r.pane.update(room, next.outbox, next.connected, active);
+      if (!active) {
+        if (r.pane) r.pane.el.hidden = true;
+        continue;
+      }
+      const pane = (r.pane ??= this.makePane(room, next));
+      pane.el.hidden = false;
+      pane.update(room, next.outbox, next.connected);
       // A room just opened shows its newest messages.
-      if (active && prev?.active !== id) r.pane.scrollToBottom();
+      if (prev?.active !== id) pane.scrollToBottom();
     }
     this.app.classList.toggle('pane-open', next.paneOpen && next.active !== null);
     if (next.order !== prev?.order) {
@@ -70,23 +78,29 @@ export class PageView {
     }
   }
 
-  /** The server's tab and pane for the room when it rendered them at load, else new ones from the macros. */
-  private adopt(room: RoomState, state: ChatState, atLoad: boolean): RoomElements {
-    const ref = { room_id: room.id, room_name: room.name };
+  /** The server's tab for the room when it rendered it at load, else a new one from the macros. */
+  private adopt(room: RoomState, atLoad: boolean): RoomElements {
     let conv = atLoad ? document.getElementById(`tab-${room.id}`) : null;
-    let paneEl = atLoad ? document.getElementById(`pane-${room.id}`) : null;
     const last = conv ? room.messages[room.messages.length - 1] : undefined;
-    if (!conv || !paneEl) {
-      conv = render.conv({ ...ref, messages: [] }, false);
-      paneEl = render.pane({ ...ref, messages: [] }, state.me, false);
+    if (!conv) {
+      conv = render.conv({ room_id: room.id, room_name: room.name, messages: [] }, false);
       this.convList.append(conv);
-      this.panes.prepend(paneEl);
     }
     this.owner.set(conv, room.id);
-    this.owner.set(paneEl, room.id);
-    const r: RoomElements = { conv, pane: new PaneView(room.id, paneEl, state.me), last };
+    const r: RoomElements = { conv, pane: undefined, last };
     this.rooms.set(room.id, r);
     return r;
+  }
+
+  /** The server's pane for the room (the first room's, at load), else a new one from the macros. */
+  private makePane(room: RoomState, state: ChatState): PaneView {
+    let el = document.getElementById(`pane-${room.id}`);
+    if (!el || this.owner.has(el)) {
+      el = render.pane({ room_id: room.id, room_name: room.name, messages: [] }, state.me, false);
+      this.panes.prepend(el);
+    }
+    this.owner.set(el, room.id);
+    return new PaneView(room.id, el, state.me);
   }
 
   private updateConv(r: RoomElements, room: RoomState, active: boolean): void {
@@ -94,7 +108,6 @@ export class PageView {
     conv.classList.toggle('active', active);
     conv.setAttribute('aria-selected', String(active));
     conv.tabIndex = active ? 0 : -1;
-    r.pane.el.hidden = !active;
     const last = room.messages[room.messages.length - 1];
     if (last !== r.last) {
       r.last = last;

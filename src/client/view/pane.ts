@@ -1,7 +1,7 @@
 /**
  * One room's pane, rendered from its state: the message list (through ./list.ts and the macros),
- * the typing line, and whether older history remains. A hidden pane is brought up to date when it
- * is shown, so a catch-up of many rooms renders only the one being read.
+ * the typing line, and whether older history remains. Only the shown pane is kept up to date; a
+ * hidden one catches up when shown again, so a catch-up of many rooms renders only the one read.
  */
 import { roomItems, type Item } from '../state/messages.js';
 import type { Me, Pending, RoomState } from '../state/types.js';
@@ -53,12 +53,12 @@ export class PaneView {
     this.scroller.scrollTop = this.scroller.scrollHeight;
   }
 
-  update(room: RoomState, outbox: readonly Pending[], connected: boolean, visible: boolean): void {
+  /** Brings the shown pane up to `room` (a hidden pane is brought up to date when shown again). */
+  update(room: RoomState, outbox: readonly Pending[], connected: boolean): void {
     this.older.hidden = room.complete;
     this.start.hidden = !room.complete;
     const names = typingText(room.typists.map((t) => t.name));
     if (this.typing.textContent !== names) this.typing.textContent = names;
-    if (!visible) return;
     const s = this.shown;
     if (s && s.room === room && s.outbox === outbox && s.connected === connected) return;
     this.shown = { room, outbox, connected };
