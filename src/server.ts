@@ -59,6 +59,8 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
     await Promise.all(redisClients.map(whenReady));
   }
   const store = createStore(config, logger, redis ?? undefined);
+  const indexed = await store.indexUsers();
+  if (indexed > 0) logger.info({ users: indexed }, 'users added to the name index');
   logger.info(
     { store: store.kind },
     store.kind === 'redis'

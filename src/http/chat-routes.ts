@@ -3,7 +3,8 @@ import express, { type Router } from 'express';
 import type { AuthProvider } from '../auth/types.js';
 import type { Config } from '../config.js';
 import { LIMITS } from '../shared/limits.js';
-import { createChatBody } from '../shared/schemas.js';
+import { nameKey } from '../shared/names.js';
+import { createChatBody, usersQuery } from '../shared/schemas.js';
 import type { RoomWithMessages } from '../shared/types.js';
 import type { Limiter } from '../store/limiter.js';
 import { RoomCapReached, type ChatStore } from '../store/types.js';
@@ -31,17 +32,31 @@ export function chatRoutes({ config, store, auth, announceRoom, limits }: ChatRo
     const user = currentUser(res)!;
     const rooms = await store.roomsWithMessages(user.uid, LIMITS.pageMessages);
     res.set('Cache-Control', 'no-store');
-    // The same rooms go to the page as data too (views/chat.njk's #chat-data), so the browser
+    // The same rooms go to the page as data too (views/chat.njk's data-chat), so the browser
     // starts its state from them instead of reading the rendered markup back.
     const chatData = { me: { uid: user.uid, name: user.name, picture: user.picture }, rooms };
     res.render('chat.njk', { user, rooms, chatData });
   });
 
-  router.get('/chat/get_users', withUser, requireUser('json'), async (_req, res) => {
+  router.get('/chat/get_users', withUser, requireUser('json'), async (req, res) => {
     const me = currentUser(res)!;
+    const query = usersQuery.safeParse(req.query);
+    if (!query.success) {
+      res.status(400).json({ status: 'ERROR', error: query.error.issues[0]?.message ?? 'bad query' });
+      return;
+    }
+    const { q, limit } = query.data;
+    // With `q`: a prefix search on the name index, one more than asked so the caller can be left out.
+    const found =
+      q === undefined
+        ? await store.listUsers()
+        : await store.searchUsers(nameKey(q.normalize('NFKC').trim()), limit + 1);
     const users: Record<string, { name: string; course: string; picture: string }> = {};
-    for (const u of await store.listUsers()) {
-      if (u.uid !== me.uid) users[u.uid] = { name: u.name, course: u.course, picture: u.picture };
+    let n = 0;
+    for (const u of found) {
+      if (u.uid === me.uid || (q !== undefined && n >= limit)) continue;
+      users[u.uid] = { name: u.name, course: u.course, picture: u.picture };
+      n += 1;
     }
     res.set('Cache-Control', 'no-store');
     res.json(users);

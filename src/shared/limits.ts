@@ -42,6 +42,9 @@ export const LIMITS = {
   eventBurst: 100,
   /** `typing` relayed at most this often per user and room. */
   typingIntervalMs: 2000,
+  /** `get_users?q=`: users answered by default and at most. */
+  usersDefault: 50,
+  usersMax: 200,
   /** Users a group can be created with in one request. */
   createChatMaxUsers: 200,
   /** Rooms one `catch_up` request may name. */

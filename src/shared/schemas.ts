@@ -56,6 +56,17 @@ export function parseMessageText(msg: unknown): string | null {
   return text;
 }
 
+/** `GET /chat/get_users?q=&limit=`: a name prefix, and at most `limit` (default 50, at most 200). */
+export const usersQuery = z.object({
+  q: z.string({ error: 'q must be text' }).max(LIMITS.nameMaxChars, 'q is too long').optional(),
+  limit: z.coerce
+    .number({ error: 'limit must be a number' })
+    .int('limit must be a whole number')
+    .positive('limit must be at least 1')
+    .optional()
+    .transform((n) => Math.min(n ?? LIMITS.usersDefault, LIMITS.usersMax)),
+});
+
 export const createChatBody = z.object({
   room_name: z.string().trim().min(1).max(LIMITS.roomNameMaxChars),
   users: z.array(z.string().min(1).max(200)).max(LIMITS.createChatMaxUsers),

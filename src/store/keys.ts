@@ -6,6 +6,8 @@
 export interface Keys {
   /** Hash uid → JSON profile. */
   users(): string;
+  /** Sorted set of `<name key>\0<uid>` (all scores 0): users by name prefix (ZRANGEBYLEX). */
+  userIndex(): string;
   /** Hash name key (normalised, case-folded) → uid: AUTH=password's one account per name. */
   accountNames(): string;
   /** Hash uid → argon2id hash of the account's password (never part of a profile). */
@@ -47,6 +49,7 @@ export interface Keys {
 export function createKeys(prefix: string): Keys {
   return {
     users: () => `${prefix}users`,
+    userIndex: () => `${prefix}users:by-name`,
     accountNames: () => `${prefix}account:names`,
     passwords: () => `${prefix}account:passwords`,
     userRooms: (uid) => `${prefix}user:${uid}:rooms`,

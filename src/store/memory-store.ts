@@ -5,6 +5,7 @@
  * the same behavioural suite runs against both. Each method runs without awaiting in between, so
  * it is atomic in one process.
  */
+import { nameKey } from '../shared/names.js';
 import type { Message, RoomRef, RoomWithMessages, UserProfile } from '../shared/types.js';
 import { byRoomId, compareIds, parseId, type ParsedId } from './ids.js';
 import {
@@ -59,6 +60,20 @@ export class MemoryStore implements ChatStore {
 
   async listUsers(): Promise<UserProfile[]> {
     return [...this.users.values()].map(copy).sort((a, b) => (a.uid < b.uid ? -1 : 1));
+  }
+
+  async searchUsers(prefix: string, limit: number): Promise<UserProfile[]> {
+    // The in-process store is one node's: a scan in name order is fine at its size.
+    return [...this.users.values()]
+      .map((u) => ({ u, key: `${nameKey(u.name)}\u0000${u.uid}` }))
+      .filter((e) => e.key.startsWith(prefix))
+      .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
+      .slice(0, limit)
+      .map((e) => copy(e.u));
+  }
+
+  async indexUsers(): Promise<number> {
+    return 0;
   }
 
   async createAccount(user: UserProfile, nameKey: string, passwordHash: string): Promise<boolean> {

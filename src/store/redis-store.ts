@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import { CHAT_NAMESPACE, roomChannel } from '../shared/events.js';
 import type { Message, RoomRef, RoomWithMessages, UserProfile } from '../shared/types.js';
+import { nameKey } from '../shared/names.js';
 import { byRoomId, formatId, isMaxId, isMinId, parseId } from './ids.js';
 import type { Keys } from './keys.js';
 import * as scripts from './scripts.js';
@@ -39,7 +40,7 @@ const COMMANDS = {
   chatLeaveRoom: { numberOfKeys: 5, lua: scripts.LEAVE_ROOM },
   chatCreateGroup: { numberOfKeys: 1, lua: scripts.CREATE_GROUP },
   chatRoomsWithMessages: { numberOfKeys: 1, lua: scripts.ROOMS_WITH_MESSAGES },
-  chatCreateAccount: { numberOfKeys: 3, lua: scripts.CREATE_ACCOUNT },
+  chatCreateAccount: { numberOfKeys: 4, lua: scripts.CREATE_ACCOUNT },
 } as const;
 
 type Commands = Record<keyof typeof COMMANDS, Script>;
@@ -65,6 +66,11 @@ function toMessage(roomId: string, [id, fields]: StreamEntry): Message {
     type: f.type === 'server' ? 'server' : 'user',
     ...(f.client_id ? { client_id: f.client_id } : {}),
   };
+}
+
+/** A user's entry in the name index: name key, NUL, uid (NUL sorts before every character). */
+function indexEntry(user: Pick<UserProfile, 'uid' | 'name'>): string {
+  return `${nameKey(user.name)}\u0000${user.uid}`;
 }
 
 function serverMessage(roomId: string, id: string, msg: string, time: string): Message {
@@ -96,7 +102,13 @@ export class RedisStore implements ChatStore {
   }
 
   async saveUser(user: UserProfile): Promise<void> {
-    await this.redis.hset(this.keys.users(), user.uid, JSON.stringify(user));
+    // Profile and name index together (a user's name does not change after sign-up: the dev uid
+    // is made from it, a password account's name is fixed, a Firebase profile is made once).
+    await this.redis
+      .multi()
+      .hset(this.keys.users(), user.uid, JSON.stringify(user))
+      .zadd(this.keys.userIndex(), 0, indexEntry(user))
+      .exec();
   }
 
   async getUser(uid: string): Promise<UserProfile | null> {
@@ -109,15 +121,46 @@ export class RedisStore implements ChatStore {
     return all.map((raw) => JSON.parse(raw) as UserProfile).sort((a, b) => (a.uid < b.uid ? -1 : 1));
   }
 
+  async searchUsers(prefix: string, limit: number): Promise<UserProfile[]> {
+    // Byte 0xFF never occurs in UTF-8: `[prefix` to `[prefix<FF>` is every entry that starts with it.
+    const min = Buffer.from(`[${prefix}`);
+    const max = Buffer.concat([Buffer.from(`[${prefix}`), Buffer.from([0xff])]);
+    const entries = await this.redis.zrangebylex(this.keys.userIndex(), min, max, 'LIMIT', 0, limit);
+    if (entries.length === 0) return [];
+    const uids = entries.map((e) => e.slice(e.lastIndexOf('\u0000') + 1));
+    const raws = await this.redis.hmget(this.keys.users(), ...uids);
+    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as UserProfile);
+  }
+
+  async indexUsers(): Promise<number> {
+    const [users, indexed] = await Promise.all([
+      this.redis.hlen(this.keys.users()),
+      this.redis.zcard(this.keys.userIndex()),
+    ]);
+    if (indexed >= users) return 0;
+    let added = 0;
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.users(), cursor, 'COUNT', 1000);
+      cursor = next;
+      const entries: (string | number)[] = [];
+      for (let i = 1; i < flat.length; i += 2) entries.push(0, indexEntry(JSON.parse(flat[i]!) as UserProfile));
+      if (entries.length > 0) added += await this.redis.zadd(this.keys.userIndex(), ...entries);
+    } while (cursor !== '0');
+    return added;
+  }
+
   async createAccount(user: UserProfile, nameKey: string, passwordHash: string): Promise<boolean> {
     const created = await this.cmd.chatCreateAccount(
       this.keys.accountNames(),
       this.keys.users(),
       this.keys.passwords(),
+      this.keys.userIndex(),
       nameKey,
       user.uid,
       JSON.stringify(user),
       passwordHash,
+      indexEntry(user),
     );
     return created === 1;
   }

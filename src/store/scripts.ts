@@ -153,12 +153,13 @@ return out
 `;
 
 /**
- * KEYS: account names, users, passwords. ARGV: name key, uid, profile JSON, password hash.
- * Returns 1, or 0 when the name is taken (nothing changed).
+ * KEYS: account names, users, passwords, user index. ARGV: name key, uid, profile JSON, password
+ * hash, index entry. Returns 1, or 0 when the name is taken (nothing changed).
  */
 export const CREATE_ACCOUNT = `
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
+redis.call('ZADD', KEYS[4], 0, ARGV[5])
 return 1
 `;

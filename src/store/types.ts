@@ -70,6 +70,13 @@ export interface ChatStore {
   getUser(uid: string): Promise<UserProfile | null>;
   /** Every known user. */
   listUsers(): Promise<UserProfile[]>;
+  /**
+   * Users whose name starts with `prefix` (compared as names are: nameKey of src/shared/names.ts),
+   * at most `limit`, in name order (so an exact match comes first). Reads an index, never every user.
+   */
+  searchUsers(prefix: string, limit: number): Promise<UserProfile[]>;
+  /** Adds users saved before the name index existed to it (once, at start-up). */
+  indexUsers(): Promise<number>;
 
   /**
    * AUTH=password: saves a new account (profile and password hash) unless another account holds

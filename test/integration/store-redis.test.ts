@@ -109,6 +109,45 @@ describe('RedisStore on real Redis', () => {
     for (const r of rooms) assert.ok(bobRooms.some((b) => b.room_id === r.room_id && b.room_name === r.room_name));
   });
 
+  test('searchUsers reads the name index (ZRANGEBYLEX + HMGET), not every user; indexUsers adds users saved before it', async () => {
+    const keys = freshKeys();
+    const redis = clients[0] as Redis;
+    const store = new RedisStore({ redis, keys, limits });
+    // 2,000 users written as the code before the index did: the profile hash only.
+    const pipe = redis.pipeline();
+    for (let i = 0; i < 2000; i++) {
+      pipe.hset(
+        keys.users(),
+        `old${i}`,
+        JSON.stringify({ ...user(`old${i}`), name: `Old ${String(i).padStart(4, '0')}` }),
+      );
+    }
+    await pipe.exec();
+    assert.deepEqual(await store.searchUsers('old 000', 50), []);
+    assert.equal(await store.indexUsers(), 2000);
+    assert.equal(await store.indexUsers(), 0, 'once is enough');
+    await store.saveUser({ ...user('new1'), name: 'Older Still' });
+    const counted = client('search-count');
+    await counted.ping();
+    const searching = new RedisStore({ redis: counted, keys, limits });
+    const sent: string[] = [];
+    const original = counted.sendCommand.bind(counted);
+    counted.sendCommand = ((command, ...rest) => {
+      sent.push(command.name);
+      return original(command, ...rest);
+    }) as typeof counted.sendCommand;
+    const found = await searching.searchUsers('old 000', 50);
+    assert.deepEqual(
+      found.map((u) => u.name),
+      Array.from({ length: 10 }, (_, i) => `Old 000${i}`),
+    );
+    assert.deepEqual(sent, ['zrangebylex', 'hmget']);
+    assert.deepEqual(
+      (await searching.searchUsers('olde', 5)).map((u) => u.uid),
+      ['new1'],
+    );
+  });
+
   test('roomsWithMessages costs one command for 1 room and for 30 rooms', async () => {
     const keys = freshKeys();
     const setup = new RedisStore({ redis: clients[0] as Redis, keys, limits });

@@ -286,6 +286,26 @@ for (const h of [memory, redisHarness()]) {
       assert.ok(later.ok && later.message && later.id !== first.id, 'stored anew once forgotten');
     });
 
+    test('searchUsers: by name prefix as names compare (NFKC, case-folded), in name order, limited', async () => {
+      const store = h.make();
+      for (const [uid, name] of [
+        ['u1', 'Mira'],
+        ['u2', 'mira Bell'],
+        ['u3', 'Miro'],
+        ['u4', 'Zed'],
+        ['u5', 'Ｍｉｒａｂｅｌ'],
+      ] as const) {
+        await store.saveUser({ ...user(uid), name: name.normalize('NFKC') });
+      }
+      const names = async (prefix: string, limit = 10): Promise<string[]> =>
+        (await store.searchUsers(prefix, limit)).map((u) => u.name);
+      assert.deepEqual(await names('mir'), ['Mira', 'mira Bell', 'Mirabel', 'Miro']);
+      assert.deepEqual(await names('mira'), ['Mira', 'mira Bell', 'Mirabel']);
+      assert.deepEqual(await names('mir', 2), ['Mira', 'mira Bell']);
+      assert.deepEqual(await names('x'), []);
+      assert.deepEqual(await names(''), ['Mira', 'mira Bell', 'Mirabel', 'Miro', 'Zed']);
+    });
+
     test('memberOf: the rooms of the list the user is in, one call', async () => {
       const store = h.make();
       const a = await store.createGroup(user('alice'), 'A', ['bob']);

@@ -6,6 +6,7 @@ import { createKeys, type Keys } from '../../src/store/keys.js';
 function allKeys(keys: Keys): Record<string, string> {
   const out: Record<string, string> = {
     users: keys.users(),
+    userIndex: keys.userIndex(),
     accountNames: keys.accountNames(),
     passwords: keys.passwords(),
     'limit:signin': keys.limit('signin'),
