@@ -214,6 +214,7 @@ describe(
       assert.equal(copies.fieldMissing, 0, 'stored messages carry their client_id');
       assert.equal(missingDeliveries, 0, 'every member sees every message');
       assert.equal(liveDuplicates, 0, 'no message delivered live twice to one socket');
+      assert.equal(row.liveOutOfOrder, 0, 'live delivery in id order on every socket');
       assert.equal(survivorsResent, 0, "the survivor's clients lost no ack");
       assert.deepEqual(
         members.flatMap((m) => m.errors),

@@ -112,6 +112,7 @@ describe(
       for (let run = 1; run <= RUNS; run++) {
         const before = members.map((m) => ({
           liveDuplicates: m.liveDuplicates,
+          liveOutOfOrder: m.liveOutOfOrder,
           resyncs: m.resyncs,
           reconnects: m.reconnects,
           disconnects: m.disconnectCount(),
@@ -173,7 +174,7 @@ describe(
               .map((x) => x.id);
             missingDeliveries += m.missing(id, runIds).length;
           }
-        const delta = (k: 'liveDuplicates' | 'resyncs' | 'reconnects') =>
+        const delta = (k: 'liveDuplicates' | 'liveOutOfOrder' | 'resyncs' | 'reconnects') =>
           members.reduce((n, m, i) => n + m[k] - before[i]![k], 0);
         const liveDuplicates = delta('liveDuplicates');
         const row = {
@@ -196,6 +197,7 @@ describe(
           ackNamesOtherCopy: copies.wrongAck.length,
           clientIdFieldMissing: copies.fieldMissing,
           missingDeliveries,
+          liveOutOfOrder: delta('liveOutOfOrder'),
           resyncs: delta('resyncs'),
           reconnects: delta('reconnects'),
           disconnects: members.reduce((n, m, i) => n + m.disconnectCount() - before[i]!.disconnects, 0),
@@ -221,6 +223,7 @@ describe(
         check(copies.fieldMissing === 0, `${copies.fieldMissing} stored messages without their client_id`);
         check(missingDeliveries === 0, `${missingDeliveries} (message, member) deliveries missing`);
         check(liveDuplicates === 0, `${liveDuplicates} ids delivered live twice to one socket`);
+        check(row.liveOutOfOrder === 0, `${row.liveOutOfOrder} live messages older than one already delivered`);
         check(f.messages > 0 && f.unavailable + f.ackTimeouts + f.ackLostToDisconnect > 0, 'the outage was not felt');
       }
       const errors = members.flatMap((m) => m.errors);

@@ -191,6 +191,7 @@ describe(
             lost: copies.lost.length,
             doubled: copies.doubled.length,
             liveDuplicates: members.reduce((n, m) => n + m.liveDuplicates, 0),
+            liveOutOfOrder: members.reduce((n, m) => n + m.liveOutOfOrder, 0),
           };
           console.log(`[exactly-once-resub] ${figures(row)}`);
           const check = (ok: boolean, what: string): void => {
@@ -204,6 +205,7 @@ describe(
           check(missingDeliveries === 0, `${missingDeliveries} deliveries missing after catch-up`);
           check(copies.lost.length + copies.doubled.length === 0, 'lost or doubled');
           check(row.liveDuplicates === 0, 'live duplicates');
+          check(row.liveOutOfOrder === 0, 'live messages out of order');
           check(copies.fieldMissing === 0, `${copies.fieldMissing} stored messages without their client_id`);
         }
       } finally {
