@@ -7,7 +7,7 @@
  * a new sign-in replaces its session; form fields that are objects answered 400, never 500.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -302,6 +302,29 @@ describe('AUTH=password on two nodes of one Redis', { skip: redisSkip, timeout: 
       { from: '127.0.0.22' },
     );
     assert.equal(elsewhere.status, 303);
+  });
+
+  test('sign-up makes a student; only the operator script makes a mentor (`npm run user -- mentor NAME`)', async () => {
+    const name = `Fay ${Math.random().toString(36).slice(2, 8)}`;
+    const from = '127.0.0.15';
+    const up = await postFrom(a.url, '/signup', { name, password: 'mentor to be', role: 'mentor' }, { from });
+    assert.equal(up.status, 303);
+    const role = async (): Promise<string | undefined> =>
+      /data-role="(\w+)"/.exec(await (await fetch(`${b.url}/chat`, { headers: { cookie: up.cookie } })).text())?.[1];
+    assert.equal(await role(), 'student', 'a role in the sign-up form is ignored');
+    const cli = spawnSync(process.execPath, [path.join(root, 'dist', 'cli', 'user.js'), 'mentor', name.toUpperCase()], {
+      env: { ...process.env, REDIS_URL: testRedisUrl, REDIS_PREFIX: prefix, AUTH: 'password', NODE_ENV: 'test' },
+      encoding: 'utf8',
+    });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(cli.stdout, /is now a mentor/);
+    assert.equal(await role(), 'mentor');
+    const unknown = spawnSync(process.execPath, [path.join(root, 'dist', 'cli', 'user.js'), 'mentor', 'Nobody Here'], {
+      env: { ...process.env, REDIS_URL: testRedisUrl, REDIS_PREFIX: prefix, AUTH: 'password', NODE_ENV: 'test' },
+      encoding: 'utf8',
+    });
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /no user/);
   });
 
   test('dev routes are gone: POST /login with only a name is 400, not a sign-in', async () => {
