@@ -31,10 +31,10 @@ const banner = app.querySelector<HTMLElement>('[data-testid="connection-banner"]
 const errorBox = app.querySelector<HTMLElement>('[data-testid="app-error"]')!;
 
 /**
- * The rooms the server rendered, as data: a JSON block beside the markup (see views/chat.njk),
- * so the page's state never has to be read back out of the DOM.
+ * The rooms the server rendered, as data: JSON in a data attribute beside the markup (see
+ * views/chat.njk), so the page's state never has to be read back out of the DOM.
  */
-const data = JSON.parse(document.getElementById('chat-data')!.textContent ?? '{}') as {
+const data = JSON.parse(app.dataset.chat ?? '{}') as {
   me: Me;
   rooms: RoomWithMessages[];
 };
