@@ -5,7 +5,7 @@
  * no `joined` — and ends with exactly the stored messages, each once, in order.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { Redis } from 'ioredis';
@@ -33,14 +33,33 @@ after(async () => {
   await cleanRedis(server.prefix);
 });
 
-/** Kills the test server's own adapter subscriber connection (its local port, seen by `ss`, among Redis's clients). */
+/** Local TCP ports of a process's sockets, from /proc (its socket inodes, looked up in the TCP tables). */
+function localPorts(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    const link = (() => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    })();
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (m) inodes.add(m[1]!);
+  }
+  const ports = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[9] && inodes.has(f[9])) ports.add(String(parseInt(f[1]!.split(':')[1]!, 16)));
+    }
+  }
+  return ports;
+}
+
+/** Kills the test server's own adapter subscriber connection (found by its local port among Redis's clients). */
 async function killSubscriber(pid: number): Promise<void> {
-  const ports = new Set(
-    execFileSync('ss', ['-tnpH'], { encoding: 'utf8' })
-      .split('\n')
-      .filter((l) => l.includes(`pid=${pid},`))
-      .map((l) => l.trim().split(/\s+/)[3]?.split(':').pop()),
-  );
+  const ports = localPorts(pid);
   const redis = new Redis(testRedisUrl!);
   try {
     const clients = String(await redis.client('LIST')).split('\n');
