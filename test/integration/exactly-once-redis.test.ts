@@ -136,7 +136,12 @@ describe(
         await new Promise((r) => setTimeout(r, OUTAGE_MS));
         await redis.start();
         const restartedAt = Date.now();
-        await new Promise((r) => setTimeout(r, 2000));
+        // Go on sending until the nodes answer again, then a while longer.
+        const ackedAfterRestart = (): boolean => outs.some((o) => (o.ackedAt ?? 0) > restartedAt);
+        await waitFor(ackedAfterRestart, 15_000, 'an ack after the restart').catch(() => {});
+        const firstAckAfterRestartMs =
+          Math.min(...outs.map((o) => o.ackedAt ?? Infinity).filter((t) => t > restartedAt)) - restartedAt;
+        await new Promise((r) => setTimeout(r, 1500));
         sending = false;
         await Promise.all(loops);
         const drainedMs = Date.now() - restartedAt;
@@ -201,6 +206,7 @@ describe(
           resyncs: delta('resyncs'),
           reconnects: delta('reconnects'),
           disconnects: members.reduce((n, m, i) => n + m.disconnectCount() - before[i]!.disconnects, 0),
+          firstAckAfterRestartMs,
           drainedAfterRestartMs: drainedMs,
         };
         console.log(`[exactly-once-redis] ${figures(row)}`);

@@ -428,6 +428,8 @@ export interface Outgoing {
   attempts: number;
   outcomes: SendOutcome[];
   ack?: { id: string; time: string };
+  /** When the first acknowledgement came (Date.now()). */
+  ackedAt?: number;
   /** An ack for this client_id that named another message than an earlier ack did. */
   conflicts: number;
   /** A later attempt was answered with a message stored before that attempt went out. */
@@ -475,6 +477,7 @@ export async function attempt(member: Member, out: Outgoing, ackMs: number): Pro
       if (out.ack && out.ack.id !== res.id) out.conflicts += 1;
       if (out.attempts > 1 && idMs(res.id) < startedAt) out.answeredStored = true;
       out.ack = { id: res.id, time: res.time };
+      out.ackedAt ??= Date.now();
       outcome = 'ok';
     } else if (res.error === ERRORS.unavailable) {
       outcome = 'unavailable';
