@@ -2,10 +2,14 @@
  * Runs one socket's events one at a time, in arrival order: async handlers could otherwise
  * overtake each other, and a socket's messages must be stored in the order it sent them.
  * Answers every event exactly once: the handler's result, or a generic error that is logged.
+ * Every answer is also counted (by event and outcome or refusal reason) with the time since the
+ * event arrived (metrics.ts): it is the one place that sees them all.
  */
+import { performance } from 'node:perf_hooks';
 import { ERRORS } from '../shared/limits.js';
 import type { Ack } from '../shared/events.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 
 /** Events one socket may have queued; past that the client is flooding us. */
@@ -37,13 +41,19 @@ export class SocketQueue {
     private readonly logger: Logger,
     private readonly where: { uid: string; socket: string },
     private readonly drain: Drain,
+    private readonly metrics?: Pick<Metrics, 'eventAnswered'>,
   ) {}
 
   run<T extends object>(event: string, ack: unknown, work: () => Promise<Ack<T>>): void {
     // The contract's every client event takes an acknowledgement; without one there is no way
     // to answer, so the event is ignored rather than half-processed.
     if (typeof ack !== 'function') return;
-    const reply = ack as (r: Ack<T>) => void;
+    const arrived = performance.now();
+    const answer = ack as (r: Ack<T>) => void;
+    const reply = (r: Ack<T>): void => {
+      answer(r);
+      this.metrics?.eventAnswered(event, r, (performance.now() - arrived) / 1000);
+    };
     if (this.drain.draining) {
       reply({ ok: false, error: ERRORS.unavailable });
       return;

@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import type { AuthProvider } from '../auth/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { CHAT_NAMESPACE, userChannel } from '../shared/events.js';
 import type { ClientToServerEvents } from '../shared/events.js';
 import { ERRORS } from '../shared/limits.js';
@@ -38,6 +39,8 @@ export interface SocketDeps {
   /** The store's client, for the per-user socket cap across nodes; null on the in-process store. */
   redis: Redis | null;
   drain: Drain;
+  /** Counts every event's answer and its latency (the per-socket queue records them). */
+  metrics?: Metrics;
 }
 
 export interface ChatSockets {
@@ -144,7 +147,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
     const { uid } = socket.data;
     const sessionId = (socket.request as IncomingMessage & { session?: Session }).session?.id;
     void socket.join(sessionId ? [userChannel(uid), sessionChannel(sessionId)] : [userChannel(uid)]);
-    const queue = new SocketQueue(logger, { uid, socket: socket.id }, deps.drain);
+    const queue = new SocketQueue(logger, { uid, socket: socket.id }, deps.drain, deps.metrics);
     for (const event of Object.keys(handlers) as (keyof ClientToServerEvents)[]) {
       const handle = handlers[event];
       // Every event counts toward the user's budget first (CONTRACT), across sockets and nodes.
