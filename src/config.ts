@@ -60,6 +60,10 @@ export interface Config {
   /** Express `trust proxy` (App Engine's load balancer sets X-Forwarded-*). */
   trustProxy: boolean | number | string;
   logLevel: string;
+  /** Human-readable logs (pino-pretty) instead of JSON lines: development on a terminal, or LOG_PRETTY. */
+  logPretty: boolean;
+  /** `Authorization: Bearer <token>` lets a non-loopback client read GET /metrics; null: loopback only. */
+  metricsToken: string | null;
   /** Extra origins allowed to change state (besides the page's own). */
   allowedOrigins: string[];
 }
@@ -164,6 +168,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       problems.push(`ALLOWED_ORIGINS entries must be origins like https://host (got "${o}")`);
   }
 
+  const metricsToken = str('METRICS_TOKEN') ?? null;
+  // Sent as a bearer token: long enough not to be guessed, and nothing a header would mangle.
+  if (metricsToken !== null && !/^[\x21-\x7e]{32,}$/.test(metricsToken)) {
+    problems.push('METRICS_TOKEN must be at least 32 printable characters without spaces (e.g. openssl rand -hex 32)');
+  }
+  const prettyRaw = oneOf('LOG_PRETTY', ['true', 'false', 'auto'] as const, 'auto');
+  const logPretty =
+    prettyRaw === 'auto' ? nodeEnv === 'development' && process.stdout.isTTY === true : prettyRaw === 'true';
+
   const config: Config = {
     env: nodeEnv,
     production,
@@ -193,6 +206,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     httpRequestTimeoutMs: int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
     trustProxy,
     logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    logPretty,
+    metricsToken,
     allowedOrigins,
   };
   if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs)
