@@ -3,12 +3,14 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { AuthProvider } from '../auth/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { Limiter } from '../store/limiter.js';
 import type { ChatStore } from '../store/types.js';
 import { chatRoutes, type ChatRouteDeps } from './chat-routes.js';
 import { errorHandler, notFound } from './errors.js';
-import { setUpHealthChecks } from './set-up-health.js';
+import { setUpHealthChecks, startingGate } from './set-up-health.js';
 import { setUpRequestLogging } from './set-up-logging.js';
+import { setUpMetrics } from './set-up-metrics.js';
 import { setUpOriginCheck, setUpWebSecurity, type CspExtra } from './set-up-security.js';
 import { setUpSignInLimit } from './set-up-sign-in-limit.js';
 import { setUpStaticResources } from './set-up-static.js';
@@ -27,7 +29,12 @@ export interface AppDeps {
   /** Called (after the response) when a user signs out, to disconnect that session's sockets. */
   onSignOut: (info: { uid: string; sessionId: string | undefined }) => void;
   isDraining: () => boolean;
+  /** False until the node's Redis clients are connected (every route but health and metrics: 503). */
+  isReady?: () => boolean;
+  metrics?: Metrics;
   limits: { signIns: Limiter; rooms: Limiter };
+  /** Who is online (get_users' `online`). */
+  presence: ChatRouteDeps['presence'];
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -39,8 +46,11 @@ export function createApp(deps: AppDeps): Express {
 
   // Security headers first: health answers carry them too.
   app.use(setUpWebSecurity(config, deps.csp));
-  app.use(setUpHealthChecks(store, deps.isDraining, config.storeTimeoutMs));
+  const isReady = deps.isReady ?? (() => true);
+  app.use(setUpHealthChecks(store, deps.isDraining, config.storeTimeoutMs, isReady));
+  if (deps.metrics) app.use(setUpMetrics(deps.metrics, config.metricsToken));
   app.use(setUpRequestLogging(logger));
+  app.use(startingGate(isReady));
   app.use(setUpStaticResources(deps.root, config.production));
   app.use(setUpOriginCheck(config));
   app.use(express.json({ limit: '32kb' }));
