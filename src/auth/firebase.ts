@@ -14,6 +14,7 @@ import type { ChatStore } from '../store/types.js';
 import { createFirebaseSessions, SESSION_COOKIE_MAX_AGE_MS } from './firebase-admin.js';
 import { readCookie } from './firebase-cookie.js';
 import { ensureProfile } from './firebase-profile.js';
+import { noteSignedOut } from './sign-in.js';
 import type { AuthProvider } from './types.js';
 
 export { firebaseCspSources } from './firebase-csp.js';
@@ -101,6 +102,7 @@ export function createFirebaseAuth({ config, store, logger }: FirebaseAuthDeps):
       }
     }
     res.clearCookie(FIREBASE_SESSION_COOKIE, cookieOptions);
+    noteSignedOut(res);
     res.redirect(303, '/login');
   };
   router.post('/logout', logout);

@@ -5,7 +5,7 @@
  * session it was opened with.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { UserProfile } from '../shared/types.js';
 import type { ChatStore } from '../store/types.js';
 import { SESSION_COOKIE } from './session.js';
@@ -31,10 +31,31 @@ export async function startSession(req: Request, res: Response, uid: string, hoo
   res.redirect(303, '/chat');
 }
 
+/**
+ * The sign-in page says "You have signed out" once after a sign-out: a note cookie for /login
+ * only, living a minute, read and cleared by the next GET /login (the redirect stays `/login`).
+ */
+const SIGNED_OUT_COOKIE = 'signed_out';
+const SIGNED_OUT_NOTE = { path: '/login', httpOnly: true, sameSite: 'lax', maxAge: 60_000 } as const;
+
+export function noteSignedOut(res: Response): void {
+  res.cookie(SIGNED_OUT_COOKIE, '1', SIGNED_OUT_NOTE);
+}
+
+/** On GET /login: `signedOut` for the page (res.locals reach the template), the note spent. */
+export const readSignedOutNote: RequestHandler = (req, res, next) => {
+  if (req.method === 'GET' && /(?:^|;\s*)signed_out=1(?:;|$)/.test(req.headers.cookie ?? '')) {
+    res.locals.signedOut = true;
+    res.clearCookie(SIGNED_OUT_COOKIE, { path: SIGNED_OUT_NOTE.path });
+  }
+  next();
+};
+
 /** Ends the session and answers 303 to /login. */
 export async function endSession(req: Request, res: Response): Promise<void> {
   await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
   res.clearCookie(SESSION_COOKIE, { path: '/' });
+  noteSignedOut(res);
   res.redirect(303, '/login');
 }
 

@@ -1,5 +1,6 @@
 /** The Express app: one concern per middleware, in this order. */
 import express, { type Express, type RequestHandler } from 'express';
+import { readSignedOutNote } from '../auth/sign-in.js';
 import type { AuthProvider } from '../auth/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -66,6 +67,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.use(setUpSignInLimit(deps.limits.signIns, config.auth));
+  app.use('/login', readSignedOutNote);
   app.use(auth.router);
   app.use(chatRoutes(deps));
   app.use(notFound());
