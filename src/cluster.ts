@@ -13,8 +13,8 @@ import os from 'node:os';
 import { setupMaster, setupWorker } from '@socket.io/sticky';
 import type { Server as IoServer } from 'socket.io';
 import { ConfigError } from './config.js';
-import { exitAfterShutdown, fail, loadConfigOrExit } from './lifecycle.js';
-import { createLogger } from './logger.js';
+import { exitAfterShutdown, fail, listenError, loadConfigOrExit } from './lifecycle.js';
+import { createLogger, loggerOptions } from './logger.js';
 import { createChatServer } from './server.js';
 
 /** Longer than a worker's own drain (server.ts), so a clean shutdown is never cut short. */
@@ -49,7 +49,7 @@ async function runPrimary(): Promise<void> {
         'the in-process store would give each worker a chat of its own',
     );
   }
-  const logger = createLogger(config.logLevel, { role: 'primary' });
+  const logger = createLogger(config.logLevel, { role: 'primary' }, loggerOptions(config));
 
   // Workers send the chunks of a request over IPC as Buffers; "advanced" keeps them Buffers.
   cluster.setupPrimary({ serialization: 'advanced' });
@@ -86,7 +86,7 @@ async function runPrimary(): Promise<void> {
       const addr = httpServer.address();
       resolve(typeof addr === 'object' && addr ? addr.port : config.port);
     });
-  });
+  }).catch((err: unknown) => fail(listenError(err, config.port) ?? String(err)));
   logger.info({ port, workers, store: config.redisUrl ? 'redis' : 'memory' }, 'listening');
 
   const stop = (signal: string): void => {
@@ -121,8 +121,10 @@ async function runPrimary(): Promise<void> {
 
 async function runWorker(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger(config.logLevel, { worker: cluster.worker?.id });
+  const logger = createLogger(config.logLevel, { worker: cluster.worker?.id }, loggerOptions(config));
   const server = await createChatServer(config, logger);
+  // A worker reports ready (and the primary listens) once its Redis clients are connected.
+  await server.ready;
   // The worker serves connections the primary passes it; it never listens on a port itself.
   setupWorker(server.io as unknown as IoServer);
 

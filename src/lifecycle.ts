@@ -8,6 +8,15 @@ export function fail(message: string): never {
   process.exit(1);
 }
 
+/** One line for a port the node cannot listen on (in use, or not allowed), else null. */
+export function listenError(err: unknown, port: number): string | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'EADDRINUSE') return `fatal: port ${port} is already in use (EADDRINUSE); set PORT to a free port`;
+  if (code === 'EACCES')
+    return `fatal: no permission to listen on port ${port} (EACCES); set PORT to a port above 1023`;
+  return null;
+}
+
 /** The configuration, or exit 1 listing every bad variable by name. */
 export function loadConfigOrExit(): Readonly<Config> {
   try {

@@ -1,6 +1,10 @@
 /**
  * The composition root: Redis clients, store, sign-in, HTTP app and Socket.IO, wired once.
  * `npm start` (main.ts) and the cluster entry (cluster.ts) both build a node with this.
+ *
+ * A node listens at once, even while Redis is down: /healthz and /readyz (and every other route)
+ * answer 503 until its Redis clients are connected, and then it becomes ready by itself —
+ * Socket.IO and its Redis adapter are made only then (`ready`).
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import path from 'node:path';
@@ -18,8 +22,10 @@ import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import type { CspExtra } from './http/set-up-security.js';
 import type { Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { userChannel } from './shared/events.js';
 import { createStore } from './store/index.js';
+import { instrumentStore } from './store/instrumented.js';
 import { createKeys } from './store/keys.js';
 import { createLimiter } from './store/limiter.js';
 import { createRedisClient, whenReady } from './store/redis-client.js';
@@ -31,8 +37,12 @@ export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 export interface ChatServer {
   app: Express;
   httpServer: HttpServer;
-  io: ChatServerIO;
+  /** Socket.IO: made once Redis is ready (at once on the in-process store); see `ready`. */
+  readonly io: ChatServerIO;
   store: ChatStore;
+  metrics: Metrics;
+  /** Resolves once the node serves the chat: Redis connected, Socket.IO and its adapter made. */
+  ready: Promise<void>;
   listen(port: number): Promise<number>;
   /** Stops accepting, finishes in-flight events, moves clients elsewhere, closes Redis. */
   shutdown(reason: string): Promise<void>;
@@ -52,15 +62,9 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
     const sub = createRedisClient(config.redisUrl, 'chat-adapter-sub', logger, { commandTimeoutMs: 0 });
     adapterClients = { pub, sub };
     redisClients.push(redis, pub, sub);
-    // The store's client has no offline queue: wait until it is connected before serving. The
-    // adapter's clients too: a (p)subscribe issued while the subscriber is still in its ready
-    // check is sent at once (Redis allows it while loading), the check's INFO then fails in
-    // subscriber mode, and ioredis reconnects without re-subscribing — a node deaf to the others.
-    await Promise.all(redisClients.map(whenReady));
   }
-  const store = createStore(config, logger, redis ?? undefined);
-  const indexed = await store.indexUsers();
-  if (indexed > 0) logger.info({ users: indexed }, 'users added to the name index');
+  const metrics = createMetrics();
+  const store = instrumentStore(createStore(config, logger, redis ?? undefined), metrics);
   logger.info(
     { store: store.kind },
     store.kind === 'redis'
@@ -102,6 +106,8 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
     session,
     csp,
     isDraining: () => drain.draining,
+    isReady: () => late.sockets !== undefined,
+    metrics,
     limits,
     announceRoom: (room, uids) => late.sockets?.notify.roomAdded(room, uids),
     onSignOut: ({ uid, sessionId }) => {
@@ -116,15 +122,54 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
   httpServer.headersTimeout = config.httpHeadersTimeoutMs;
   httpServer.requestTimeout = config.httpRequestTimeoutMs;
   httpServer.keepAliveTimeout = 65_000; // above common load balancers' idle timeouts
-  late.sockets = createSocketServer(httpServer, { config, logger, store, auth, session, adapterClients, redis, drain });
-  const { io } = late.sockets;
+  let stopping = false;
+  // The store's client has no offline queue: wait until it is connected before serving. The
+  // adapter's clients too: a (p)subscribe issued while the subscriber is still in its ready
+  // check is sent at once (Redis allows it while loading), the check's INFO then fails in
+  // subscriber mode, and ioredis reconnects without re-subscribing — a node deaf to the others.
+  // So the adapter (made with the socket server) waits until all of them are ready together;
+  // meanwhile the node answers 503 and each client retries with a logged, capped backoff.
+  const ready = (async () => {
+    if (redisClients.some((c) => c.status !== 'ready'))
+      logger.warn('waiting for Redis; answering 503 until it is ready');
+    while (!stopping && redisClients.some((c) => c.status !== 'ready')) await Promise.all(redisClients.map(whenReady));
+    if (stopping) return;
+    try {
+      const indexed = await store.indexUsers();
+      if (indexed > 0) logger.info({ users: indexed }, 'users added to the name index');
+    } catch (err) {
+      // Users saved before the name index are added at the next start; not a reason to stay down.
+      logger.warn({ err: (err as Error).message }, 'name index not completed');
+    }
+    late.sockets = createSocketServer(httpServer, {
+      config,
+      logger,
+      store,
+      auth,
+      session,
+      adapterClients,
+      redis,
+      drain,
+      metrics,
+    });
+    const { nsp } = late.sockets;
+    metrics.countSockets(() => nsp.sockets.size);
+    logger.info('ready');
+  })();
+  // On the in-process store there is nothing to wait for: the node is whole when returned.
+  if (!config.redisUrl) await ready;
 
   let shuttingDown: Promise<void> | null = null;
   return {
     app,
     httpServer,
-    io,
+    get io() {
+      if (!late.sockets) throw new Error('Socket.IO is made once Redis is ready: await server.ready');
+      return late.sockets.io;
+    },
     store,
+    metrics,
+    ready,
     listen(port) {
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -138,6 +183,8 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
       shuttingDown ??= (async () => {
         logger.info({ reason }, 'shutting down');
         drain.draining = true;
+        stopping = true;
+        const io = late.sockets?.io;
         // 1. No new connections; new events on open sockets are refused as unavailable.
         httpServer.close();
         // 2. Events already accepted finish and are acknowledged (their writes complete).
@@ -145,11 +192,12 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
         while (drain.inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
         // 3. Closing the transports (not disconnecting the sockets) makes clients reconnect by
         //    themselves, to another node behind the load balancer.
-        io.engine.close();
+        io?.engine.close();
         httpServer.closeAllConnections();
-        await new Promise<void>((resolve) => io.close(() => resolve()));
+        if (io) await new Promise<void>((resolve) => io.close(() => resolve()));
         await store.close();
-        await Promise.allSettled(redisClients.map((c) => c.quit()));
+        // A client still retrying (Redis down since start) has nothing to QUIT: just stop it.
+        await Promise.allSettled(redisClients.map((c) => (c.status === 'ready' ? c.quit() : c.disconnect())));
         logger.info({ inFlight: drain.inFlight }, 'shut down');
       })();
       return shuttingDown;

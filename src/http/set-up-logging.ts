@@ -41,12 +41,15 @@ export function setUpRequestLogging(logger: Logger): RequestHandler {
     quietResLogger: true,
     customAttributeKeys: { reqId: 'reqId' },
     customSuccessObject: (req, res, val: { responseTime: number }) => requestFields(req, res, val.responseTime),
+    // A 5xx without an error gets pino-http's made-up "failed with status code …": left out.
     customErrorObject: (req, res, err, val: { responseTime: number }) => ({
       ...requestFields(req, res, val.responseTime),
-      err: err.message,
+      ...(/^failed with status code/.test(err.message) ? {} : { err: err.message }),
     }),
     // Health probes arrive every few seconds; logging each drowns everything else.
     autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    // 503 is the store (or Redis at start-up) not answering: logged where it is met, a warning here.
+    customLogLevel: (_req, res, err) =>
+      err ? 'error' : res.statusCode === 503 ? 'warn' : res.statusCode >= 500 ? 'error' : 'info',
   }) as unknown as RequestHandler;
 }
