@@ -186,6 +186,13 @@ const HTTP_ROWS: Record<string, Row> = {
     assert.equal(r.status, 200);
     assert.deepEqual(JSON.parse(r.text), { status: 'ok' });
   },
+  // The test reaches the node over loopback, which may read metrics whoever is signed in (the
+  // token and non-loopback callers: metrics.test.ts).
+  'GET /metrics': async (ctx, role) => {
+    const r = await http(ctx, 'GET', '/metrics', { cookie: role === 'signed out' ? undefined : ctx.user[role].cookie });
+    assert.equal(r.status, 200);
+    assert.match(r.text, /^chat_connected_sockets\{node="[^"]+"\} \d+$/m);
+  },
 };
 
 type Member = Exclude<Role, 'signed out'>;
