@@ -52,5 +52,16 @@ if (!only || only === 'client') {
       logLevel: 'warning',
     });
   }
+  // The colour mode, set before the first paint: a classic script for <head> (views/layout.njk).
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: ['src/client/theme.ts'],
+    bundle: true,
+    format: 'iife',
+    target: 'es2020',
+    minify: true,
+    outfile: path.join(out, 'theme.js'),
+    logLevel: 'warning',
+  });
 }
 console.log('build: done');

@@ -6,6 +6,7 @@
 import { io } from 'socket.io-client';
 import { CHAT_NAMESPACE } from '../shared/events.js';
 import type { RoomWithMessages } from '../shared/types.js';
+import { backoffDelay, RETRYABLE_REFUSALS } from './backoff.js';
 import { setUpControls } from './controls.js';
 import type { EventContext } from './events/context.js';
 import { onInternalMsg } from './events/internal-msg.js';
@@ -29,6 +30,7 @@ const TYPING_CHECK_MS = 500;
 const app = document.getElementById('chat-app')!;
 const banner = app.querySelector<HTMLElement>('[data-testid="connection-banner"]')!;
 const errorBox = app.querySelector<HTMLElement>('[data-testid="app-error"]')!;
+const announcer = app.querySelector<HTMLElement>('[data-testid="announcer"]')!;
 
 /**
  * The rooms the server rendered, as data: JSON in a data attribute beside the markup (see
@@ -73,9 +75,22 @@ const sync = createSync({
   onSynced: () => (app.dataset.synced = String(Number(app.dataset.synced ?? 0) + 1)),
   showError,
 });
-const ctx: EventContext = { store, catchUp: () => sync.catchUp() };
+/** The one live region: what newly arrived, said once (a new node each time, so a repeat is said again). */
+function announce(text: string): void {
+  const line = document.createElement('p');
+  line.textContent = text;
+  announcer.replaceChildren(line);
+}
+const ctx: EventContext = { store, catchUp: () => sync.catchUp(), announce };
+
+// A handshake refused "not now" is not retried by socket.io-client: the page retries it, with
+// growing, jittered pauses (./backoff.ts), the connection banner shown meanwhile.
+let refusals = 0;
+let retryTimer = 0;
 
 socket.on('connect', () => {
+  refusals = 0;
+  window.clearTimeout(retryTimer);
   banner.hidden = true;
   store.update((s) => setConnected(s, true, Date.now()));
   sync.start();
@@ -91,7 +106,15 @@ socket.on('disconnect', (why) => {
 socket.on('connect_error', (err) => {
   if (err.message === 'unauthorized') return window.location.assign('/login');
   banner.hidden = false;
-  if (!socket.active) showError(`Could not connect: ${reasonOf(err)}`);
+  if (socket.active) return;
+  if (RETRYABLE_REFUSALS.includes(err.message)) {
+    const pause = backoffDelay(refusals++);
+    app.dataset.retryMs = String(pause);
+    window.clearTimeout(retryTimer);
+    retryTimer = window.setTimeout(() => socket.connect(), pause);
+    return;
+  }
+  showError(`Could not connect: ${reasonOf(err)}`);
 });
 
 socket.on('internal_msg', (m) => onInternalMsg(ctx, m));

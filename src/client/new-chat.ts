@@ -1,6 +1,8 @@
 /**
  * The "New chat" dialog: lists the people (GET /chat/get_users) through the user_entry macro,
- * filters them as you type, and creates the group (POST /chat/create_chat, same origin).
+ * filters them as you type, and creates the group (POST /chat/create_chat, same origin). A chat
+ * needs a name and at least one other person: each missing one is said beside its field (and
+ * goes once it is given), and nothing is sent.
  */
 import type { RoomRef } from '../shared/types.js';
 import { render, type DirectoryEntry } from './templates.js';
@@ -18,7 +20,11 @@ declare global {
 
 type CreateResponse = { status: 'OK'; room_id: string; room_name: string } | { status: 'ERROR'; error: string };
 
-export function setupNewChat(onCreated: (room: RoomRef) => void): void {
+export const NAME_MISSING = 'Give the chat a name.';
+export const NOBODY = 'Pick at least one person to chat with.';
+
+/** `closed` settles once the dialog has finished closing (and given focus back). */
+export function setupNewChat(onCreated: (room: RoomRef, closed: Promise<void>) => void): void {
   const modal = document.getElementById('new-chat-modal');
   const form = document.getElementById('new-chat-form') as HTMLFormElement | null;
   if (!modal || !form) return;
@@ -29,6 +35,26 @@ export function setupNewChat(onCreated: (room: RoomRef) => void): void {
   const status = q<HTMLElement>('new-chat-status');
   const error = q<HTMLElement>('new-chat-error');
   const create = q<HTMLButtonElement>('new-chat-create');
+  const nameError = q<HTMLElement>('new-chat-name-error');
+  const peopleError = q<HTMLElement>('new-chat-people-error');
+
+  const setNameError = (text: string): void => {
+    nameError.textContent = text;
+    nameInput.classList.toggle('is-invalid', text !== '');
+    nameInput.setAttribute('aria-invalid', String(text !== ''));
+  };
+  const setPeopleError = (text: string): void => {
+    peopleError.textContent = text;
+    peopleError.hidden = text === '';
+  };
+  const ticked = (): string[] =>
+    [...list.querySelectorAll<HTMLInputElement>('input[name="users"]:checked')].map((c) => c.value);
+  nameInput.addEventListener('input', () => {
+    if (nameInput.value.trim() !== '') setNameError('');
+  });
+  list.addEventListener('change', () => {
+    if (ticked().length > 0) setPeopleError('');
+  });
 
   const showError = (text: string): void => {
     error.textContent = text;
@@ -47,6 +73,8 @@ export function setupNewChat(onCreated: (room: RoomRef) => void): void {
 
   const load = async (): Promise<void> => {
     showError('');
+    setNameError('');
+    setPeopleError('');
     status.textContent = 'Loading people…';
     list.replaceChildren();
     try {
@@ -67,10 +95,14 @@ export function setupNewChat(onCreated: (room: RoomRef) => void): void {
 
   // Bootstrap ignores hide() while the dialog is still fading in: remember when it is fully shown.
   let shown = false;
-  const close = (): void => {
+  const close = (): Promise<void> => {
     const instance = window.bootstrap?.Modal.getOrCreateInstance(modal);
+    const closed = new Promise<void>((resolve) =>
+      modal.addEventListener('hidden.bs.modal', () => resolve(), { once: true }),
+    );
     if (shown) instance?.hide();
     else modal.addEventListener('shown.bs.modal', () => instance?.hide(), { once: true });
+    return closed;
   };
   modal.addEventListener('show.bs.modal', () => void load());
   modal.addEventListener('shown.bs.modal', () => {
@@ -83,12 +115,11 @@ export function setupNewChat(onCreated: (room: RoomRef) => void): void {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const roomName = nameInput.value.trim();
-    if (!roomName) {
-      showError('Give the chat a name.');
-      nameInput.focus();
-      return;
-    }
-    const users = [...list.querySelectorAll<HTMLInputElement>('input[name="users"]:checked')].map((c) => c.value);
+    const users = ticked();
+    setNameError(roomName ? '' : NAME_MISSING);
+    setPeopleError(users.length > 0 ? '' : NOBODY);
+    if (!roomName) return nameInput.focus();
+    if (users.length === 0) return search.focus();
     create.disabled = true;
     showError('');
     void (async () => {
@@ -105,9 +136,9 @@ export function setupNewChat(onCreated: (room: RoomRef) => void): void {
             body && body.status === 'ERROR' ? body.error : `could not create the chat (HTTP ${res.status})`,
           );
         }
-        close();
+        const closed = close();
         form.reset();
-        onCreated({ room_id: body.room_id, room_name: body.room_name });
+        onCreated({ room_id: body.room_id, room_name: body.room_name }, closed);
       } catch (err) {
         showError(err instanceof Error ? err.message : String(err));
       } finally {

@@ -7,6 +7,13 @@ import { LIMITS } from '../shared/limits.js';
 import type { Message, RoomWithMessages, UserProfile } from '../shared/types.js';
 import type {} from './nunjucks-slim.js';
 import type { Me, Notice, Pending } from './state/types.js';
+import type { Part } from './text.js';
+
+/** How the browser shows a message beyond its data: continuing its sender's group, its text's parts. */
+export interface MessageView {
+  cont?: boolean;
+  parts?: Part[];
+}
 
 export type { Me } from './state/types.js';
 
@@ -57,12 +64,13 @@ function toElement(html: string): HTMLElement {
 }
 
 export const render = {
-  message: (m: Message, me: Me): HTMLElement => toElement(call('message', m, me)),
+  message: (m: Message, me: Me, v: MessageView = {}): HTMLElement => toElement(call('message', m, me, v)),
   /** An own message in the outbox; `note` says why a sending one waits (else "sending…"). */
-  pending: (p: Pending, note = ''): HTMLElement =>
+  pending: (p: Pending, note = '', v: MessageView = {}): HTMLElement =>
     toElement(
-      call('int_user', { id: '', msg: p.msg, time: p.time, client_id: p.client_id }, p.state, p.reason ?? note),
+      call('int_user', { id: '', msg: p.msg, time: p.time, client_id: p.client_id }, p.state, p.reason ?? note, v),
     ),
+  day: (date: string, label: string): HTMLElement => toElement(call('day_sep', date, label)),
   convLast: (last: Pick<Message, 'type' | 'name' | 'msg'> | null): HTMLElement => toElement(call('conv_last', last)),
   notice: (n: Notice): HTMLElement => toElement(call('server_msg', n, n.after)),
   conv: (room: RoomWithMessages, active: boolean): HTMLElement => toElement(call('conv', room, active)),

@@ -1,24 +1,16 @@
 /** Message times in the reader's locale and time zone, from the server's ISO instants. */
-const short = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const withDate = new Intl.DateTimeFormat(undefined, {
-  month: 'short',
-  day: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-});
-const full = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'medium' });
+import { fullTime, timeLabel } from './view/rows.js';
 
-function sameDay(a: Date, b: Date): boolean {
-  return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
-}
-
+/**
+ * The time of day without a leading zero (the day is on the separator above), the full date and
+ * time in the title (hover; chat.css shows it on keyboard focus too).
+ */
 export function localizeTimes(root: ParentNode): void {
-  const now = new Date();
   for (const el of root.querySelectorAll<HTMLTimeElement>('time[datetime]:not([data-local])')) {
     const d = new Date(el.dateTime);
     if (Number.isNaN(d.getTime())) continue;
-    el.textContent = sameDay(d, now) ? short.format(d) : withDate.format(d);
-    el.title = full.format(d);
+    el.textContent = timeLabel(d);
+    el.title = fullTime(d);
     el.dataset.local = '1';
   }
 }

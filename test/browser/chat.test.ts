@@ -101,7 +101,8 @@ describe('chat page', { skip: browserSkip }, () => {
     assert.equal(new Set(annIds).size, annIds.length);
 
     // Unread badge: Ann looks at another room while Bob writes.
-    const other = await ann.createChat(`Elsewhere ${run}`, []);
+    // (A chat needs someone else in it: nobody ticked is refused.)
+    const other = await ann.createChat(`Elsewhere ${run}`, [`Bob ${run}`]);
     assert.equal(await ann.pane(other).isVisible(), true);
     await bob.send(roomId, 'Are you there?');
     const badge = ann.conv(roomId).getByTestId('unread-badge');

@@ -198,8 +198,12 @@ export class ChatPage {
     return (await conv.getAttribute('data-room-id')) ?? '';
   }
 
+  /** Exit, confirmed in the "Leave …?" dialog; resolves once the room's tab is gone. */
   async exit(roomId: string): Promise<void> {
     await this.pane(roomId).getByTestId('exit').click();
+    const dialog = this.page.getByTestId('exit-modal');
+    await this.page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'exit-cancel');
+    await dialog.getByTestId('exit-confirm').click();
     await this.conv(roomId).waitFor({ state: 'detached' });
   }
 

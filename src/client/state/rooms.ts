@@ -5,6 +5,7 @@
 import { LIMITS } from '../../shared/limits.js';
 import type { Message, RoomWithMessages } from '../../shared/types.js';
 import { MIN_ID } from '../ids.js';
+import { mentionsMe } from '../text.js';
 import { insertMessages, insertNotice, settledBy, type Source } from './messages.js';
 import type { ChatState, Me, Pending, RoomState } from './types.js';
 
@@ -25,6 +26,8 @@ function newRoom(room: RoomWithMessages): RoomState {
     liveMax: undefined,
     run: undefined,
     unread: 0,
+    mentioned: false,
+    members: [],
     typists: [],
   };
   return insertMessages(empty, room.messages, 'snapshot').room;
@@ -86,9 +89,11 @@ export function receive(
   const { room: next, added } = insertMessages(room, messages, source, now);
   const outbox = settledBy(state.outbox, messages, state.me.uid);
   const counted = source === 'live' || source === 'page';
-  const news = counted ? added.filter((m) => m.type === 'user' && m.uid !== state.me.uid).length : 0;
-  const unread = news > 0 && !lookingAt(state, roomId) ? next.unread + news : next.unread;
-  const updated = unread === next.unread ? next : { ...next, unread };
+  const fresh = counted ? added.filter((m) => m.type === 'user' && m.uid !== state.me.uid) : [];
+  const away = fresh.length > 0 && !lookingAt(state, roomId);
+  const unread = away ? next.unread + fresh.length : next.unread;
+  const mentioned = next.mentioned || (away && fresh.some((m) => mentionsMe(m.msg, state.me.name)));
+  const updated = unread === next.unread && mentioned === next.mentioned ? next : { ...next, unread, mentioned };
   const changed = withRoom(state, updated);
   return outbox === state.outbox ? changed : { ...changed, outbox };
 }
@@ -136,7 +141,7 @@ export function activateRoom(state: ChatState, roomId: string, open: boolean): C
   const room = state.rooms[roomId];
   if (!room) return state;
   const next = { ...state, active: roomId, paneOpen: open || state.paneOpen };
-  return next.looking && room.unread > 0 ? withRoom(next, { ...room, unread: 0 }) : next;
+  return next.looking && room.unread > 0 ? withRoom(next, { ...room, unread: 0, mentioned: false }) : next;
 }
 
 export function closePane(state: ChatState): ChatState {
@@ -147,7 +152,22 @@ export function closePane(state: ChatState): ChatState {
 export function setLooking(state: ChatState, looking: boolean): ChatState {
   const next = state.looking === looking ? state : { ...state, looking };
   const room = next.active ? next.rooms[next.active] : undefined;
-  return looking && room && room.unread > 0 ? withRoom(next, { ...room, unread: 0 }) : next;
+  return looking && room && room.unread > 0 ? withRoom(next, { ...room, unread: 0, mentioned: false }) : next;
+}
+
+/** Names of the room's members (the `members` answer), for mentions. */
+export function setMembers(state: ChatState, roomId: string, names: readonly string[]): ChatState {
+  const room = state.rooms[roomId];
+  if (!room) return state;
+  const same = names.length === room.members.length && names.every((n, i) => room.members[i] === n);
+  return same ? state : withRoom(state, { ...room, members: [...names] });
+}
+
+/** Someone joined the room: their name can be mentioned. */
+export function addMember(state: ChatState, roomId: string, name: string): ChatState {
+  const room = state.rooms[roomId];
+  if (!room || room.members.includes(name)) return state;
+  return withRoom(state, { ...room, members: [...room.members, name] });
 }
 
 export function addNotice(state: ChatState, roomId: string, notice: { msg: string; time: string }): ChatState {

@@ -54,6 +54,10 @@ export interface RoomState {
    */
   run: { before: string; last: number } | undefined;
   unread: number;
+  /** A message counted unread mentions the reader ("@<their name>"). */
+  mentioned: boolean;
+  /** Names of the room's members as far as known (the `members` answer, senders, joins): mentions. */
+  members: readonly string[];
   typists: readonly Typist[];
 }
 

@@ -116,5 +116,6 @@ export class PageView {
     const badge = conv.querySelector<HTMLElement>('[data-testid="unread-badge"]')!;
     badge.hidden = room.unread === 0;
     badge.querySelector('.unread-count')!.textContent = String(room.unread);
+    conv.querySelector<HTMLElement>('[data-testid="mention-badge"]')!.hidden = !room.mentioned;
   }
 }

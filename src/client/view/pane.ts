@@ -1,13 +1,18 @@
 /**
- * One room's pane, rendered from its state: the message list (through ./list.ts and the macros),
- * the typing line, and whether older history remains. Only the shown pane is kept up to date; a
- * hidden one catches up when shown again, so a catch-up of many rooms renders only the one read.
+ * One room's pane, rendered from its state: the message list (through ./list.ts and the macros:
+ * day separators, sender groups, links and mentions from ./rows.ts and ../text.ts), the typing
+ * line, whether older history remains, and the message box's counter and error. Only the shown
+ * pane is kept up to date; a hidden one catches up when shown again, so a catch-up of many rooms
+ * renders only the one read.
  */
-import { roomItems, type Item } from '../state/messages.js';
+import { checkDraft } from '../composer.js';
+import { roomItems } from '../state/messages.js';
 import type { Me, Pending, RoomState } from '../state/types.js';
 import { render } from '../templates.js';
+import { tokenize } from '../text.js';
 import { localizeTimes } from '../time.js';
 import { patchList, type Keyed, type Rendered } from './list.js';
+import { toRows, type Row } from './rows.js';
 
 const NEAR_BOTTOM_PX = 80;
 const OFFLINE_NOTE = 'waiting for connection…';
@@ -19,16 +24,26 @@ function typingText(names: string[]): string {
   return 'Several people are typing…';
 }
 
+/** Who can be mentioned in the room: its members as known, everyone who wrote in it, the reader. */
+function mentionable(room: RoomState, me: Me): string[] {
+  const names = new Set(room.members);
+  for (const m of room.messages) if (m.type === 'user') names.add(m.name);
+  names.add(me.name);
+  return [...names];
+}
+
 export class PaneView {
   readonly list: HTMLOListElement;
   readonly scroller: HTMLElement;
-  readonly input: HTMLInputElement;
+  readonly input: HTMLTextAreaElement;
   private readonly older: HTMLElement;
   private readonly start: HTMLElement;
   private readonly typing: HTMLElement;
+  private readonly count: HTMLElement;
+  private readonly error: HTMLElement;
   /** What the list shows (null until this code first renders it: the server's markup is replaced). */
   private rendered: Rendered | null = null;
-  private shown: { room: RoomState; outbox: readonly Pending[]; connected: boolean } | null = null;
+  private shown: { room: RoomState; outbox: readonly Pending[]; connected: boolean; day: string } | null = null;
 
   constructor(
     readonly roomId: string,
@@ -42,6 +57,8 @@ export class PaneView {
     this.older = q('load-older');
     this.start = q('history-start');
     this.typing = q('typing');
+    this.count = q('composer-count');
+    this.error = q('composer-error');
   }
 
   nearBottom(): boolean {
@@ -53,55 +70,85 @@ export class PaneView {
     this.scroller.scrollTop = this.scroller.scrollHeight;
   }
 
+  /** Shows the draft's counter and why it cannot be sent; answers whether it can be. */
+  checkDraft(): boolean {
+    const check = checkDraft(this.input.value);
+    if (this.count.textContent !== check.counter) this.count.textContent = check.counter;
+    if (this.error.textContent !== check.error) this.error.textContent = check.error;
+    this.input.setAttribute('aria-invalid', String(check.error !== ''));
+    return check.sendable;
+  }
+
   /** Brings the shown pane up to `room` (a hidden pane is brought up to date when shown again). */
   update(room: RoomState, outbox: readonly Pending[], connected: boolean): void {
     this.older.hidden = room.complete;
     this.start.hidden = !room.complete;
     const names = typingText(room.typists.map((t) => t.name));
     if (this.typing.textContent !== names) this.typing.textContent = names;
+    // "Today" becomes "Yesterday" at midnight: a new day renders the separators again.
+    const day = new Date().toDateString();
     const s = this.shown;
-    if (s && s.room === room && s.outbox === outbox && s.connected === connected) return;
-    this.shown = { room, outbox, connected };
-    this.patch(roomItems(room, outbox), connected);
+    if (s && s.room === room && s.outbox === outbox && s.connected === connected && s.day === day) return;
+    this.shown = { room, outbox, connected, day };
+    this.patch(room, outbox, connected);
   }
 
   /** Renders the list, keeping the reader's place: at the bottom if they were, else on the same message. */
-  private patch(items: Item[], connected: boolean): void {
+  private patch(room: RoomState, outbox: readonly Pending[], connected: boolean): void {
     const first = this.rendered === null;
     let stick = first || this.nearBottom();
     const anchor = stick ? null : this.anchor();
-    const anchorTop = anchor?.getBoundingClientRect().top ?? 0;
-    const keyed: Keyed[] = items.map((item) =>
-      item.kind === 'pending'
-        ? { key: item.key, data: item, version: connected ? '' : 'offline' }
-        : { key: item.key, data: item.kind === 'message' ? item.message : item.notice },
-    );
-    const byKey = new Map(items.map((i) => [i.key, i]));
+    const anchorTop = anchor ? this.rendered!.get(anchor)!.el.getBoundingClientRect().top : 0;
+    const names = mentionable(room, this.me);
+    const namesKey = names.join('\u0001');
+    const rows = toRows(roomItems(room, outbox), this.me.uid, new Date());
+    const keyed: Keyed[] = rows.map((row) => {
+      if (row.kind === 'day') return { key: row.key, data: row.label };
+      const v = row.cont ? 'c' : '';
+      if (row.kind === 'pending')
+        return { key: row.key, data: row.pending, version: `${v}${connected ? '' : 'offline'}` };
+      if (row.kind === 'notice') return { key: row.key, data: row.notice, version: v };
+      return { key: row.key, data: row.message, version: `${v}|${namesKey}` };
+    });
+    const byKey = new Map(rows.map((r) => [r.key, r]));
     const { rendered, added } = patchList(this.list, keyed, this.rendered, (k) =>
-      this.renderItem(byKey.get(k.key)!, connected),
+      this.renderRow(byKey.get(k.key)!, connected, names),
     );
     this.rendered = rendered;
     // An own message just typed: show it.
     if (added.some((k) => k.startsWith('p:'))) stick = true;
     if (stick) this.scrollToBottom();
-    else if (anchor?.isConnected) this.scroller.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
+    else if (anchor && rendered.has(anchor))
+      this.scroller.scrollTop += rendered.get(anchor)!.el.getBoundingClientRect().top - anchorTop;
   }
 
-  private renderItem(item: Item, connected: boolean): HTMLElement {
+  private renderRow(row: Row, connected: boolean, names: string[]): HTMLElement {
+    if (row.kind === 'day') return render.day(row.date, row.label);
     const el =
-      item.kind === 'message'
-        ? render.message(item.message, this.me)
-        : item.kind === 'notice'
-          ? render.notice(item.notice)
-          : render.pending(item.pending, connected ? '' : OFFLINE_NOTE);
+      row.kind === 'message'
+        ? render.message(row.message, this.me, {
+            cont: row.cont,
+            parts: row.message.type === 'user' ? tokenize(row.message.msg, names, this.me.name) : undefined,
+          })
+        : row.kind === 'notice'
+          ? render.notice(row.notice)
+          : render.pending(row.pending, connected ? '' : OFFLINE_NOTE, {
+              cont: row.cont,
+              parts: tokenize(row.pending.msg, names, this.me.name),
+            });
     localizeTimes(el);
     return el;
   }
 
-  /** The first list element still (partly) in view: layout, not data. */
-  private anchor(): Element | null {
+  /**
+   * The key of the first message still (partly) in view: layout, not data. Not a day separator
+   * (it stays above the older messages of its day); by key, since a message that now continues
+   * a group loaded above it is rendered afresh.
+   */
+  private anchor(): string | null {
     const top = this.scroller.getBoundingClientRect().top;
-    for (const el of this.list.children) if (el.getBoundingClientRect().bottom > top) return el;
+    for (const [key, { el }] of this.rendered ?? [])
+      if (!key.startsWith('d:') && el.getBoundingClientRect().bottom > top) return key;
     return null;
   }
 
