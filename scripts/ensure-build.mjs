@@ -1,5 +1,7 @@
-// `npm start` right after `npm install`: build when dist/ or public/build/ is missing or older
-// than the sources, so a fresh clone needs no separate build step.
+// The build is never older than its sources: `npm start`, `npm test -- <stage>`, the bench and
+// the operator script run this first. It builds when dist/ or public/build/ is missing or older
+// than anything it is built from (a fresh clone needs no separate build step; a test never runs
+// yesterday's build). `--check` builds nothing: it exits 1 naming the newer source instead.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -7,20 +9,32 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-function newest(dir) {
-  let t = 0;
-  if (!existsSync(dir)) return t;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+/** The newest file under `p` (a file or a directory): [mtime, path]. */
+function newest(p) {
+  if (!existsSync(p)) return [0, p];
+  const st = statSync(p);
+  if (!st.isDirectory()) return [st.mtimeMs, p];
+  let best = [0, p];
+  for (const e of readdirSync(p)) {
+    const n = newest(path.join(p, e));
+    if (n[0] > best[0]) best = n;
   }
-  return t;
+  return best;
 }
 
 const builtAt = (f) => (existsSync(f) ? statSync(f).mtimeMs : 0);
-const server = builtAt(path.join(root, 'dist', 'main.js'));
-const client = builtAt(path.join(root, 'public', 'build', 'templates.js'));
-const sources = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'views', 'macros')));
-if (server === 0 || client === 0 || sources > Math.min(server, client)) {
+const outputs = [path.join(root, 'dist', 'main.js'), path.join(root, 'public', 'build', 'templates.js')];
+const built = Math.min(...outputs.map(builtAt));
+const [sourceTime, source] = ['src', 'views/macros', 'tsconfig.json', 'scripts/build.mjs']
+  .map((p) => newest(path.join(root, p)))
+  .reduce((a, b) => (b[0] > a[0] ? b : a));
+
+if (built === 0 || sourceTime > built) {
+  const why = built === 0 ? 'no build yet' : `${path.relative(root, source)} is newer than the build`;
+  if (process.argv.includes('--check')) {
+    console.error(`stale build: ${why}; run npm run build`);
+    process.exit(1);
+  }
+  console.log(`build: ${why}; building`);
   execFileSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
 }

@@ -1,6 +1,8 @@
 // `npm test`: lint, typecheck, build, then the unit, integration, browser and Firebase suites
 // (each also runnable alone: `npm test -- integration`). Suites that need a service this machine
 // lacks (Redis, Chromium) are skipped with the reason — unless CI=true, where nothing may skip.
+// A suite never runs against a build older than src/: without the build stage in this run,
+// scripts/ensure-build.mjs rebuilds first when anything it is built from is newer.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import net from 'node:net';
@@ -84,7 +86,15 @@ const testEnv = {
 };
 const nodeTest = (list) => ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...list];
 
-for (const stage of stages) {
+const suites = ['unit', 'integration', 'browser', 'firebase'];
+let built = false;
+
+// A failed build stops the run: the suites would test the previous build.
+stages: for (const stage of stages) {
+  if (suites.includes(stage) && !built) {
+    built = await run('build (if older than src/)', process.execPath, ['scripts/ensure-build.mjs']);
+    if (!built) break;
+  }
   switch (stage) {
     case 'lint':
       if (await run('lint', 'npx', ['eslint', '.', '--max-warnings', '0']))
@@ -96,7 +106,8 @@ for (const stage of stages) {
       }
       break;
     case 'build':
-      await run('build', process.execPath, ['scripts/build.mjs']);
+      built = await run('build', process.execPath, ['scripts/build.mjs']);
+      if (!built) break stages;
       break;
     case 'unit':
     case 'integration': {
