@@ -11,6 +11,7 @@ import { roomItems } from '../../src/client/state/messages.js';
 import { discard, fail, keepRooms, nextToSend, queue, retry, settle } from '../../src/client/state/outbox.js';
 import {
   activateRoom,
+  addMember,
   addNotice,
   addRoom,
   initialState,
@@ -18,6 +19,7 @@ import {
   receiveOlder,
   removeRoom,
   setLooking,
+  setMembers,
   typingExpired,
   typingStarted,
 } from '../../src/client/state/rooms.js';
@@ -238,6 +240,32 @@ describe('unread counts and typists', () => {
     s = activateRoom(s, 'r2', true);
     assert.equal(s.rooms.r2!.unread, 0);
     assert.equal(s.paneOpen, true);
+  });
+
+  test('a mention of the reader in a room not looked at is marked until the room is read', () => {
+    let s = connected([room('r1'), room('r2')]);
+    s = receive(s, 'r2', [msg('1-0', other, { room_id: 'r2', msg: 'hello @bob' })], 'live');
+    assert.equal(s.rooms.r2!.mentioned, false, 'someone else mentioned');
+    s = receive(s, 'r2', [msg('2-0', other, { room_id: 'r2', msg: 'and @me too' })], 'live');
+    assert.equal(s.rooms.r2!.mentioned, true);
+    assert.equal(s.rooms.r2!.unread, 2);
+    s = receive(s, 'r1', [msg('1-0', other, { msg: '@Me look' })], 'live');
+    assert.equal(s.rooms.r1!.mentioned, false, 'looking at r1');
+    s = activateRoom(s, 'r2', true);
+    assert.equal(s.rooms.r2!.mentioned, false);
+    // Loaded history (older pages, snapshots) is not news.
+    s = receive(s, 'r1', [msg('0-5', other, { msg: '@Me old' })], 'older');
+    assert.equal(s.rooms.r1!.mentioned, false);
+  });
+
+  test('members for mentions: from the members answer and joins, once each', () => {
+    let s = connected([room('r1')]);
+    s = setMembers(s, 'r1', ['Ann', 'Me']);
+    const same = setMembers(s, 'r1', ['Ann', 'Me']);
+    assert.equal(same, s, 'unchanged names keep the state');
+    s = addMember(s, 'r1', 'Cy');
+    assert.equal(addMember(s, 'r1', 'Cy'), s);
+    assert.deepEqual(s.rooms.r1!.members, ['Ann', 'Me', 'Cy']);
   });
 
   test('live messages for a room not shown yet wait for it', () => {
