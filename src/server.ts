@@ -17,6 +17,7 @@ import { createSessionMiddleware } from './auth/session.js';
 import type { Drain } from './chat/handler.js';
 import { sessionChannel } from './chat/notify.js';
 import { createSocketServer } from './chat/socket-server.js';
+import { createSocketLimiter } from './chat/socket-limit.js';
 import type { ChatServerIO } from './chat/types.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
@@ -73,6 +74,13 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
   );
 
   const keys = createKeys(config.redisPrefix);
+  const presence = createSocketLimiter({
+    max: config.maxSocketsPerUser,
+    redis,
+    key: (uid) => keys.userSockets(uid),
+    presenceKey: keys.presence(),
+    logger,
+  });
   const minute = 60_000;
   const limits = {
     signIns: createLimiter(redis, { prefix: keys.limit('signin'), points: config.signInsPerMinute, windowMs: minute }),
@@ -109,6 +117,7 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
     isReady: () => late.sockets !== undefined,
     metrics,
     limits,
+    presence,
     announceRoom: (room, uids) => late.sockets?.notify.roomAdded(room, uids),
     onSignOut: ({ uid, sessionId }) => {
       // Firebase revokes every session of the user; a dev sign-out ends this one session.
@@ -149,6 +158,7 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
       session,
       adapterClients,
       redis,
+      presence,
       drain,
       metrics,
     });

@@ -4,7 +4,7 @@
  * the Redis adapter relays these to the other nodes.
  */
 import { roomChannel, userChannel } from '../shared/events.js';
-import type { RoomWithMessages, StatusEvent, UserProfile } from '../shared/types.js';
+import type { RoomRef, RoomWithMessages, StatusEvent, UserProfile } from '../shared/types.js';
 import type { ChatNamespace } from './types.js';
 
 export interface Notifier {
@@ -13,6 +13,8 @@ export interface Notifier {
   /** The user's sockets leave the room; all but `exceptSocket` hear `room_removed`. */
   roomRemoved(uid: string, roomId: string, exceptSocket?: string): void;
   status(type: StatusEvent['type'], user: Pick<UserProfile, 'uid' | 'name' | 'picture'>, roomId: string): void;
+  /** Tells the other members of the user's rooms, on every node, that the user came or went. */
+  presence(uid: string, online: boolean, rooms: readonly RoomRef[]): void;
   /** Disconnects sockets (sign-out); the channel is `user:<uid>` or `session:<id>`. */
   disconnect(channel: string): void;
 }
@@ -43,6 +45,13 @@ export function createNotifier(nsp: ChatNamespace): Notifier {
         msg: type === 'join' ? `${user.name} has entered the room.` : `${user.name} has left the room.`,
         time: new Date().toISOString(),
       });
+    },
+    presence(uid, online, rooms) {
+      if (rooms.length === 0) return;
+      nsp
+        .to(rooms.map((r) => roomChannel(r.room_id)))
+        .except(userChannel(uid))
+        .emit('presence', { uid, online });
     },
     disconnect(channel) {
       nsp.in(channel).disconnectSockets(true);

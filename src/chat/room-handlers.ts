@@ -3,7 +3,7 @@ import { roomChannel } from '../shared/events.js';
 import type { Ack, AckOk } from '../shared/events.js';
 import { ERRORS, LIMITS } from '../shared/limits.js';
 import { emptyPayload, roomPayload } from '../shared/schemas.js';
-import type { RoomRef } from '../shared/types.js';
+import type { RoomRef, RoomSummary } from '../shared/types.js';
 import type { ChatStore } from '../store/types.js';
 import { Refusal } from './handler.js';
 import type { Notifier } from './notify.js';
@@ -17,10 +17,11 @@ export interface RoomHandlerDeps {
 
 export function createRoomHandlers({ store, notify }: RoomHandlerDeps) {
   return {
-    async joined(socket: ChatSocket, payload: unknown): Promise<Ack<{ rooms: RoomRef[] }>> {
+    async joined(socket: ChatSocket, payload: unknown): Promise<Ack<{ rooms: RoomSummary[] }>> {
       parsePayload(emptyPayload, payload);
       const user = socket.data;
-      const rooms = await store.userRooms(user.uid);
+      // Summaries without messages: one round trip, newest activity first (CONTRACT).
+      const rooms = (await store.roomSummaries(user.uid, 0, 0)).map(({ messages: _m, ...summary }) => summary);
       await socket.join(rooms.map((r) => roomChannel(r.room_id)));
       // Only when the user comes online (CONTRACT): not on every reload, reconnect, extra tab or
       // repeated `joined` — one user once pushed 106,000 notices to another that way.

@@ -19,12 +19,13 @@ import { adapterKeyOf } from '../store/index.js';
 import { createKeys } from '../store/keys.js';
 import type { ChatStore } from '../store/types.js';
 import { createCatchUpHandlers } from './catch-up-handlers.js';
+import { createMemberHandlers } from './member-handlers.js';
 import { createEventBudget, overBudgetAnswer } from './event-budget.js';
 import { SocketQueue, type Drain } from './handler.js';
 import { createMessageHandlers } from './message-handlers.js';
 import { createNotifier, sessionChannel, type Notifier } from './notify.js';
 import { createRoomHandlers } from './room-handlers.js';
-import { createSocketLimiter, HEARTBEAT_MS } from './socket-limit.js';
+import { HEARTBEAT_MS, SWEEP_MS, type SocketLimiter } from './socket-limit.js';
 import { createThrottle } from './throttle.js';
 import type { ChatNamespace, ChatServerIO, ChatSocket } from './types.js';
 
@@ -36,8 +37,10 @@ export interface SocketDeps {
   session: RequestHandler;
   /** Publisher and subscriber for the Redis adapter; null on the in-process store. */
   adapterClients: { pub: Redis; sub: Redis } | null;
-  /** The store's client, for the per-user socket cap across nodes; null on the in-process store. */
+  /** The store's client (event budget, throttles, lease renewal); null on the in-process store. */
   redis: Redis | null;
+  /** Socket leases and presence (socket-limit.ts), shared with the HTTP routes. */
+  presence: SocketLimiter;
   drain: Drain;
   /** Counts every event's answer and its latency (the per-socket queue records them). */
   metrics?: Metrics;
@@ -86,18 +89,21 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
   const notify = createNotifier(nsp);
   if (deps.adapterClients) resyncAfterSubscriberLoss(deps.adapterClients.sub, nsp, logger);
   const keys = createKeys(config.redisPrefix);
-  const limiter = createSocketLimiter({
-    max: config.maxSocketsPerUser,
-    redis: deps.redis,
-    key: (uid) => keys.userSockets(uid),
-    seenKey: (uid) => keys.userSeen(uid),
-    logger,
-  });
+  const limiter = deps.presence;
   // Leases live in Redis only; the in-process limiter has nothing to renew.
   if (deps.redis) {
     const heartbeat = setInterval(() => void limiter.renew(openSocketsByUser(nsp)), HEARTBEAT_MS).unref();
     httpServer.once('close', () => clearInterval(heartbeat));
   }
+  // Users gone (no socket anywhere, the return grace passed, or their node died) are announced
+  // offline by whichever node claims them first.
+  const sweeper = setInterval(() => {
+    limiter
+      .sweep()
+      .then((gone) => Promise.all(gone.map(async (uid) => notify.presence(uid, false, await store.userRooms(uid)))))
+      .catch((err: unknown) => logger.warn({ err }, 'presence sweep failed'));
+  }, SWEEP_MS).unref();
+  httpServer.once('close', () => clearInterval(sweeper));
 
   nsp.use(async (socket, next) => {
     try {
@@ -135,6 +141,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
     ...rooms,
     ...messages,
     ...createCatchUpHandlers({ store }),
+    ...createMemberHandlers({ store, nsp, presence: limiter }),
   };
 
   const budget = createEventBudget(deps.redis, (uid) => keys.userBudget(uid), {
@@ -145,6 +152,12 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
 
   nsp.on('connection', (socket) => {
     const { uid } = socket.data;
+    if (socket.data.announce) {
+      store
+        .userRooms(uid)
+        .then((rooms) => notify.presence(uid, true, rooms))
+        .catch((err: unknown) => logger.warn({ err, uid }, 'presence announcement failed'));
+    }
     const sessionId = (socket.request as IncomingMessage & { session?: Session }).session?.id;
     void socket.join(sessionId ? [userChannel(uid), sessionChannel(sessionId)] : [userChannel(uid)]);
     const queue = new SocketQueue(logger, { uid, socket: socket.id }, deps.drain, deps.metrics);

@@ -4,10 +4,11 @@ import type { AuthProvider } from '../auth/types.js';
 import type { Config } from '../config.js';
 import { LIMITS } from '../shared/limits.js';
 import { nameKey } from '../shared/names.js';
-import { createChatBody, usersQuery } from '../shared/schemas.js';
+import { createChatBody, directBody, usersQuery } from '../shared/schemas.js';
 import type { RoomWithMessages } from '../shared/types.js';
+import type { SocketLimiter } from '../chat/socket-limit.js';
 import type { Limiter } from '../store/limiter.js';
-import { RoomCapReached, type ChatStore } from '../store/types.js';
+import { RoomCapReached, type ChatStore, type DirectResult } from '../store/types.js';
 import { currentUser, loadUser, requireUser } from './require-user.js';
 
 export interface ChatRouteDeps {
@@ -16,11 +17,12 @@ export interface ChatRouteDeps {
   auth: AuthProvider;
   /** create_chat (and direct) per user per minute, across nodes. */
   limits: { rooms: Limiter };
+  presence: Pick<SocketLimiter, 'online'>;
   /** Tells every member's sockets, on every node, about a room they were added to. */
   announceRoom: (room: RoomWithMessages, memberUids: string[]) => void;
 }
 
-export function chatRoutes({ config, store, auth, announceRoom, limits }: ChatRouteDeps): Router {
+export function chatRoutes({ config, store, auth, announceRoom, limits, presence }: ChatRouteDeps): Router {
   const router = express.Router();
   const withUser = loadUser(auth);
 
@@ -30,7 +32,11 @@ export function chatRoutes({ config, store, auth, announceRoom, limits }: ChatRo
 
   router.get('/chat', withUser, requireUser('page'), async (_req, res) => {
     const user = currentUser(res)!;
-    const rooms = await store.roomsWithMessages(user.uid, LIMITS.pageMessages);
+    // In `joined` order (newest activity first) with unread counts, one store round trip. The
+    // other rooms still carry their messages for the page as it stands; once the page loads a
+    // room's messages when it is opened, `perOther` drops to 0 (the contract renders only the
+    // first room's).
+    const rooms = await store.roomSummaries(user.uid, LIMITS.pageMessages, LIMITS.pageMessages);
     res.set('Cache-Control', 'no-store');
     // The same rooms go to the page as data too (views/chat.njk's data-chat), so the browser
     // starts its state from them instead of reading the rendered markup back.
@@ -51,12 +57,11 @@ export function chatRoutes({ config, store, auth, announceRoom, limits }: ChatRo
       q === undefined
         ? await store.listUsers()
         : await store.searchUsers(nameKey(q.normalize('NFKC').trim()), limit + 1);
-    const users: Record<string, { name: string; course: string; picture: string }> = {};
-    let n = 0;
-    for (const u of found) {
-      if (u.uid === me.uid || (q !== undefined && n >= limit)) continue;
-      users[u.uid] = { name: u.name, course: u.course, picture: u.picture };
-      n += 1;
+    const listed = found.filter((u) => u.uid !== me.uid).slice(0, q === undefined ? undefined : limit);
+    const online = await presence.online(listed.map((u) => u.uid));
+    const users: Record<string, { name: string; course: string; picture: string; online: boolean }> = {};
+    for (const u of listed) {
+      users[u.uid] = { name: u.name, course: u.course, picture: u.picture, online: online.has(u.uid) };
     }
     res.set('Cache-Control', 'no-store');
     res.json(users);
@@ -103,6 +108,53 @@ export function chatRoutes({ config, store, auth, announceRoom, limits }: ChatRo
     }
     announceRoom(room, [me.uid, ...others]);
     res.json({ status: 'OK', room_id: room.room_id, room_name: room.room_name });
+  });
+
+  router.post('/chat/direct', withUser, requireUser('json'), async (req, res) => {
+    const me = currentUser(res)!;
+    const parsed = directBody.safeParse(req.body);
+    if (!parsed.success) {
+      res.status(400).json({ status: 'ERROR', error: parsed.error.issues[0]?.message ?? 'invalid body' });
+      return;
+    }
+    if (parsed.data.uid === me.uid) {
+      res.status(400).json({ status: 'ERROR', error: 'a direct conversation needs another user' });
+      return;
+    }
+    const other = await store.getUser(parsed.data.uid);
+    if (!other) {
+      res.status(400).json({ status: 'ERROR', error: `unknown user: ${parsed.data.uid}` });
+      return;
+    }
+    // With create_chat: together at most ROOMS_PER_MINUTE a minute (CONTRACT).
+    if (!(await limits.rooms.consume(me.uid))) {
+      res.status(429).json({ status: 'ERROR', error: 'rate limited' });
+      return;
+    }
+    let direct: DirectResult;
+    try {
+      direct = await store.directRoom(me, other);
+    } catch (err) {
+      if (!(err instanceof RoomCapReached)) throw err;
+      const names = err.uids.map((uid) => (uid === me.uid ? 'you' : other.name));
+      res.status(400).json({
+        status: 'ERROR',
+        error: `in ${config.maxRoomsPerUser} rooms already: ${names.join(', ')}`,
+        users: err.uids,
+      });
+      return;
+    }
+    if (direct.added.length > 0) {
+      const messages = direct.opening
+        ? [direct.opening]
+        : await store.history(direct.room_id, { limit: LIMITS.pageMessages });
+      // Each side sees the room under the other's name.
+      for (const uid of direct.added) {
+        const room_name = uid === me.uid ? other.name : me.name;
+        announceRoom({ room_id: direct.room_id, room_name, messages }, [uid]);
+      }
+    }
+    res.json({ status: 'OK', room_id: direct.room_id, room_name: other.name });
   });
 
   return router;

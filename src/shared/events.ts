@@ -6,9 +6,13 @@
 import type {
   CatchUpResult,
   CatchUpRoom,
+  Member,
   Message,
+  PresenceEvent,
+  ReadEvent,
   ResyncEvent,
   RoomRef,
+  RoomSummary,
   RoomWithMessages,
   StatusEvent,
   TypingEvent,
@@ -27,7 +31,7 @@ export interface HistoryQuery {
 }
 
 export interface ClientToServerEvents {
-  joined: (payload: Record<string, never>, ack: AckFn<{ rooms: RoomRef[] }>) => void;
+  joined: (payload: Record<string, never>, ack: AckFn<{ rooms: RoomSummary[] }>) => void;
   text: (
     payload: { room_id: string; msg: string; client_id?: string },
     ack: AckFn<{ id: string; time: string }>,
@@ -36,6 +40,8 @@ export interface ClientToServerEvents {
   exit_room: (payload: { room_id: string }, ack: AckFn) => void;
   history: (payload: HistoryQuery, ack: AckFn<{ messages: Message[] }>) => void;
   typing: (payload: { room_id: string }, ack: AckFn) => void;
+  read: (payload: { room_id: string; id: string }, ack: AckFn<{ last_read: string | null }>) => void;
+  members: (payload: { room_id: string }, ack: AckFn<{ members: Member[] }>) => void;
   /**
    * Not in the contract (the project's own): many rooms caught up in one event, so a page in
    * 1,000 rooms needs 10 events after a reconnect, not 1,000. Rooms the user is no longer in are
@@ -50,6 +56,8 @@ export interface ServerToClientEvents {
   room_added: (room: RoomWithMessages) => void;
   room_removed: (room: { room_id: string }) => void;
   typing: (typing: TypingEvent) => void;
+  read: (read: ReadEvent) => void;
+  presence: (presence: PresenceEvent) => void;
   /** Not in the contract (the project's own): catch up every room now (e.g. the node's adapter subscriber was lost). */
   resync: (event: ResyncEvent) => void;
 }

@@ -55,6 +55,9 @@ export const LIMITS = {
   clientIdKeepMs: 24 * 3600 * 1000,
 } as const;
 
+/** Direct conversations' room ids: this prefix and a hash of both uids (src/store/direct.ts). */
+export const DIRECT_PREFIX = 'Direct_';
+
 /** Refusals exactly as the contract words them. */
 export const ERRORS = {
   invalidPayload: 'invalid payload',

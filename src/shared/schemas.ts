@@ -41,6 +41,8 @@ export const historyPayload = z.looseObject({
     .optional(),
 });
 
+export const readPayload = z.looseObject({ room_id: roomIdSchema, id: messageIdSchema });
+
 export const catchUpPayload = z.looseObject({
   rooms: z
     .array(z.looseObject({ room_id: roomIdSchema, after: messageIdSchema }))
@@ -66,6 +68,8 @@ export const usersQuery = z.object({
     .optional()
     .transform((n) => Math.min(n ?? LIMITS.usersDefault, LIMITS.usersMax)),
 });
+
+export const directBody = z.object({ uid: z.string({ error: 'uid: a user id is required' }).min(1).max(200) });
 
 export const createChatBody = z.object({
   room_name: z.string().trim().min(1).max(LIMITS.roomNameMaxChars),

@@ -35,6 +35,40 @@ export interface RoomWithMessages extends RoomRef {
   messages: Message[];
 }
 
+/** A room as `joined` lists it (CONTRACT): its newest message, the user's read mark, unread count. */
+export interface RoomSummary extends RoomRef {
+  last_message: Message | null;
+  /** The id of the newest message the user has read, or null. */
+  last_read: string | null;
+  /** `user` messages by other users after last_read (exact up to 99 at least). */
+  unread: number;
+}
+
+/** A room as GET /chat hands it to the page: its summary, and the messages rendered with it. */
+export interface RoomView extends RoomSummary {
+  messages: Message[];
+}
+
+/** `members`: one member of a room. */
+export interface Member {
+  uid: string;
+  name: string;
+  picture: string;
+  online: boolean;
+}
+
+/** `read` (server to client): the user's read mark in a room moved. */
+export interface ReadEvent {
+  room_id: string;
+  last_read: string;
+}
+
+/** `presence`: a user sharing a room with this socket's user came online or went offline. */
+export interface PresenceEvent {
+  uid: string;
+  online: boolean;
+}
+
 export interface StatusEvent {
   type: 'join' | 'exit';
   room_id: string;

@@ -14,6 +14,8 @@ export interface Keys {
   passwords(): string;
   /** Hash room id → room name: the rooms of one user (the original's layout). */
   userRooms(uid: string): string;
+  /** Hash room id → message id: the user's read mark in each room. */
+  userReads(uid: string): string;
   /** String: the Random_<n> room the user is in, if any. */
   userRandom(uid: string): string;
   /** Counter: the next n of the creator's `<uid>_<n>` rooms. */
@@ -22,8 +24,6 @@ export interface Keys {
   rateLimit(uid: string): string;
   /** Sorted set socket id → lease end (ms): the user's open sockets on every node (socket cap). */
   userSockets(uid: string): string;
-  /** String set for a few seconds after the user's last socket closed (chat/socket-limit.ts). */
-  userSeen(uid: string): string;
   /** Hash {t: tokens, ts: ms}: the user's event budget (token bucket, chat/event-budget.ts). */
   userBudget(uid: string): string;
   /** Set of member uids of one room. */
@@ -42,6 +42,8 @@ export interface Keys {
   randomRooms(): string;
   /** Counter: the n of the next new Random_<n>. */
   randomCounter(): string;
+  /** Sorted set uid → until when the user counts as online (chat/socket-limit.ts). */
+  presence(): string;
   /** Prefix of one limit's counters (limiter.ts; the library appends `:<key>`). */
   limit(name: 'signin' | 'password-failures' | 'rooms'): string;
 }
@@ -53,12 +55,12 @@ export function createKeys(prefix: string): Keys {
     accountNames: () => `${prefix}account:names`,
     passwords: () => `${prefix}account:passwords`,
     userRooms: (uid) => `${prefix}user:${uid}:rooms`,
+    userReads: (uid) => `${prefix}user:${uid}:reads`,
     userRandom: (uid) => `${prefix}user:${uid}:random`,
     userRoomCounter: (uid) => `${prefix}user:${uid}:room_counter`,
     rateLimit: (uid) => `${prefix}user:${uid}:rate`,
     userSockets: (uid) => `${prefix}user:${uid}:sockets`,
     userBudget: (uid) => `${prefix}user:${uid}:budget`,
-    userSeen: (uid) => `${prefix}user:${uid}:seen`,
     roomMembers: (roomId) => `${prefix}room:{${roomId}}:members`,
     roomMessages: (roomId) => `${prefix}room:{${roomId}}:messages`,
     // uid before the client id: a uid may hold ':' but a client id cannot (A-Z a-z 0-9 _ -).
@@ -66,6 +68,7 @@ export function createKeys(prefix: string): Keys {
     typing: (roomId, uid) => `${prefix}room:{${roomId}}:typing:${uid}`,
     randomRooms: () => `${prefix}random:rooms`,
     randomCounter: () => `${prefix}random:counter`,
+    presence: () => `${prefix}presence`,
     limit: (name) => `${prefix}limit:${name}`,
   };
 }

@@ -6,11 +6,13 @@
  * it is atomic in one process.
  */
 import { nameKey } from '../shared/names.js';
-import type { Message, RoomRef, RoomWithMessages, UserProfile } from '../shared/types.js';
-import { byRoomId, compareIds, parseId, type ParsedId } from './ids.js';
+import type { Message, RoomRef, RoomView, RoomWithMessages, UserProfile } from '../shared/types.js';
+import { byRoomId, compareIds, formatId, parseId, type ParsedId } from './ids.js';
+import { directRoomId } from './direct.js';
 import {
   RoomCapReached,
   type ChatStore,
+  type DirectResult,
   type HistoryRange,
   type JoinRandomResult,
   type MessageDraft,
@@ -26,6 +28,9 @@ interface Room {
   lastMs: number;
   lastSeq: number;
 }
+
+/** Entries read after a read mark to count unread, as the Redis store does. */
+const UNREAD_CAP = 100;
 
 /** Like a Redis stream node (stream-node-max-entries 100): trimming drops whole blocks. */
 const TRIM_BLOCK = 100;
@@ -44,6 +49,8 @@ export class MemoryStore implements ChatStore {
   /** Open random rooms (with space): room id → n. */
   private readonly openRandom = new Map<string, number>();
   private randomCounter = 0;
+  /** uid → room id → read mark (message id). */
+  private readonly reads = new Map<string, Map<string, string>>();
   /** `room \0 uid \0 client id` → the stored message's id and time, and when to forget it. */
   private readonly clientIds = new Map<string, { id: string; time: string; until: number }>();
 
@@ -56,6 +63,13 @@ export class MemoryStore implements ChatStore {
   async getUser(uid: string): Promise<UserProfile | null> {
     const user = this.users.get(uid);
     return user ? copy(user) : null;
+  }
+
+  async getUsers(uids: readonly string[]): Promise<(UserProfile | null)[]> {
+    return uids.map((uid) => {
+      const user = this.users.get(uid);
+      return user ? copy(user) : null;
+    });
   }
 
   async listUsers(): Promise<UserProfile[]> {
@@ -100,12 +114,46 @@ export class MemoryStore implements ChatStore {
     return [...(this.rooms.get(roomId)?.members ?? [])].sort();
   }
 
-  async roomsWithMessages(uid: string, perRoom: number): Promise<RoomWithMessages[]> {
-    const per = Math.max(0, Math.floor(perRoom));
-    return this.roomRefs(uid).map((ref) => {
-      const messages = this.rooms.get(ref.room_id)?.messages ?? [];
-      return { ...ref, messages: per === 0 ? [] : messages.slice(-per).map(copy) };
+  async roomSummaries(uid: string, perFirst: number, perOther: number): Promise<RoomView[]> {
+    const marks = this.reads.get(uid);
+    const rooms = this.roomRefs(uid).map((ref) => {
+      const room = this.rooms.get(ref.room_id);
+      const messages = room?.messages ?? [];
+      const mark = marks?.get(ref.room_id) ?? null;
+      const from = mark === null ? 0 : firstIndex(room?.parsedIds ?? [], (id) => compareIds(id, parseId(mark)) > 0);
+      let unread = 0;
+      for (const m of messages.slice(from, from + UNREAD_CAP)) if (m.type === 'user' && m.uid !== uid) unread += 1;
+      const last = messages.at(-1) ?? null;
+      return {
+        ...ref,
+        last_message: last && copy(last),
+        last_read: mark,
+        unread,
+        at: last ? Number(parseId(last.id).ms) : 0,
+        messages,
+      };
     });
+    // Newest activity first, ties by room id (as the Redis store's script sorts).
+    rooms.sort((a, b) => b.at - a.at || byRoomId(a, b));
+    return rooms.map(({ at: _at, messages, ...summary }, i) => {
+      const per = Math.max(0, Math.floor(i === 0 ? perFirst : perOther));
+      return { ...summary, messages: per === 0 ? [] : messages.slice(-per).map(copy) };
+    });
+  }
+
+  async markRead(uid: string, roomId: string, id: string): Promise<{ last_read: string | null } | null> {
+    const room = this.rooms.get(roomId);
+    if (!room?.members.has(uid)) return null;
+    const marks = this.reads.get(uid) ?? new Map<string, string>();
+    this.reads.set(uid, marks);
+    const newest = room.parsedIds.at(-1);
+    const current = marks.get(roomId);
+    if (!newest) return { last_read: current ?? null };
+    let wanted = parseId(id);
+    if (compareIds(wanted, newest) > 0) wanted = newest;
+    if (current !== undefined && compareIds(wanted, parseId(current)) <= 0) return { last_read: current };
+    marks.set(roomId, formatId(wanted));
+    return { last_read: formatId(wanted) };
   }
 
   async createGroup(creator: UserProfile, roomName: string, memberUids: string[]): Promise<RoomWithMessages> {
@@ -119,6 +167,28 @@ export class MemoryStore implements ChatStore {
     for (const uid of [creator.uid, ...memberUids]) this.addMember(room, roomId, uid);
     const opening = this.append(roomId, room, serverDraft(roomId, `Chat started by ${creator.name}`));
     return { room_id: roomId, room_name: roomName, messages: [copy(opening)] };
+  }
+
+  async directRoom(a: UserProfile, b: UserProfile): Promise<DirectResult> {
+    const roomId = directRoomId(a.uid, b.uid);
+    const existing = this.rooms.get(roomId);
+    const need = [a, b].filter((u) => !existing?.members.has(u.uid));
+    const full = need.filter((u) => (this.userRoomMap.get(u.uid)?.size ?? 0) >= this.limits.maxRoomsPerUser);
+    if (full.length > 0) throw new RoomCapReached(full.map((u) => u.uid));
+    const room = existing ?? this.newRoom(roomId, '');
+    const result: DirectResult = { room_id: roomId, created: !existing, added: need.map((u) => u.uid) };
+    if (!existing) result.opening = copy(this.append(roomId, room, serverDraft(roomId, `Chat started by ${a.name}`)));
+    // Each side's name for the room is the other user's.
+    for (const [me, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      room.members.add(me.uid);
+      let mine = this.userRoomMap.get(me.uid);
+      if (!mine) this.userRoomMap.set(me.uid, (mine = new Map()));
+      mine.set(roomId, other.name);
+    }
+    return result;
   }
 
   async joinRandom(user: Pick<UserProfile, 'uid' | 'name'>): Promise<JoinRandomResult> {
@@ -153,6 +223,7 @@ export class MemoryStore implements ChatStore {
     const room = this.rooms.get(roomId);
     if (!room?.members.delete(uid)) return { left: false, deleted: false };
     this.userRoomMap.get(uid)?.delete(roomId);
+    this.reads.get(uid)?.delete(roomId);
     if (this.userRandom.get(uid) === roomId) this.userRandom.delete(uid);
     if (room.members.size === 0) {
       this.rooms.delete(roomId);
@@ -191,6 +262,9 @@ export class MemoryStore implements ChatStore {
     if (cidKey !== null) {
       this.clientIds.set(cidKey, { id: message.id, time: message.time, until: now + this.limits.clientIdKeepMs });
     }
+    // The sender has read their own message.
+    const marks = this.reads.get(uid) ?? new Map<string, string>();
+    this.reads.set(uid, marks.set(room_id, message.id));
     return { ok: true, id: message.id, time: message.time, message: copy(message), published: false };
   }
 

@@ -6,14 +6,16 @@
  */
 import type { Redis } from 'ioredis';
 import { CHAT_NAMESPACE, roomChannel } from '../shared/events.js';
-import type { Message, RoomRef, RoomWithMessages, UserProfile } from '../shared/types.js';
+import type { Message, RoomRef, RoomView, RoomWithMessages, UserProfile } from '../shared/types.js';
 import { nameKey } from '../shared/names.js';
 import { byRoomId, formatId, isMaxId, isMinId, parseId } from './ids.js';
 import type { Keys } from './keys.js';
 import * as scripts from './scripts.js';
+import { directRoomId } from './direct.js';
 import {
   RoomCapReached,
   type ChatStore,
+  type DirectResult,
   type HistoryRange,
   type JoinRandomResult,
   type MessageDraft,
@@ -34,13 +36,18 @@ type Arg = string | number;
 type Script = (...args: Arg[]) => Promise<unknown>;
 type StreamEntry = [id: string, fields: string[]];
 
+/** Entries read after a read mark to count unread (CONTRACT: exact up to 99 at least). */
+const UNREAD_CAP = 100;
+
 const COMMANDS = {
-  chatPostMessage: { numberOfKeys: 4, lua: scripts.POST_MESSAGE },
+  chatPostMessage: { numberOfKeys: 5, lua: scripts.POST_MESSAGE },
   chatJoinRandom: { numberOfKeys: 4, lua: scripts.JOIN_RANDOM },
-  chatLeaveRoom: { numberOfKeys: 5, lua: scripts.LEAVE_ROOM },
+  chatLeaveRoom: { numberOfKeys: 6, lua: scripts.LEAVE_ROOM },
   chatCreateGroup: { numberOfKeys: 1, lua: scripts.CREATE_GROUP },
-  chatRoomsWithMessages: { numberOfKeys: 1, lua: scripts.ROOMS_WITH_MESSAGES },
+  chatRoomSummaries: { numberOfKeys: 2, lua: scripts.ROOM_SUMMARIES },
+  chatReadMark: { numberOfKeys: 3, lua: scripts.READ_MARK },
   chatCreateAccount: { numberOfKeys: 4, lua: scripts.CREATE_ACCOUNT },
+  chatDirectRoom: { numberOfKeys: 4, lua: scripts.DIRECT_ROOM },
 } as const;
 
 type Commands = Record<keyof typeof COMMANDS, Script>;
@@ -116,6 +123,12 @@ export class RedisStore implements ChatStore {
     return raw === null ? null : (JSON.parse(raw) as UserProfile);
   }
 
+  async getUsers(uids: readonly string[]): Promise<(UserProfile | null)[]> {
+    if (uids.length === 0) return [];
+    const raws = await this.redis.hmget(this.keys.users(), ...uids);
+    return raws.map((raw) => (raw === null ? null : (JSON.parse(raw) as UserProfile)));
+  }
+
   async listUsers(): Promise<UserProfile[]> {
     const all = await this.redis.hvals(this.keys.users());
     return all.map((raw) => JSON.parse(raw) as UserProfile).sort((a, b) => (a.uid < b.uid ? -1 : 1));
@@ -187,19 +200,37 @@ export class RedisStore implements ChatStore {
     return (await this.redis.smembers(this.keys.roomMembers(roomId))).sort();
   }
 
-  async roomsWithMessages(uid: string, perRoom: number): Promise<RoomWithMessages[]> {
-    const rows = (await this.cmd.chatRoomsWithMessages(
+  async roomSummaries(uid: string, perFirst: number, perOther: number): Promise<RoomView[]> {
+    const rows = (await this.cmd.chatRoomSummaries(
       this.keys.userRooms(uid),
+      this.keys.userReads(uid),
       ...template(this.keys.roomMessages),
-      Math.max(0, Math.floor(perRoom)),
-    )) as [string, string, StreamEntry[]][];
-    return rows
-      .map(([room_id, room_name, entries]) => ({
-        room_id,
-        room_name,
-        messages: entries.reverse().map((e) => toMessage(room_id, e)),
-      }))
-      .sort(byRoomId);
+      uid,
+      Math.max(0, Math.floor(perFirst)),
+      Math.max(0, Math.floor(perOther)),
+      UNREAD_CAP,
+    )) as [string, string, StreamEntry | null, string | null, number, StreamEntry[]][];
+    return rows.map(([room_id, room_name, last, mark, unread, entries]) => ({
+      room_id,
+      room_name,
+      last_message: last ? toMessage(room_id, last) : null,
+      last_read: mark ?? null,
+      unread,
+      messages: entries.reverse().map((e) => toMessage(room_id, e)),
+    }));
+  }
+
+  async markRead(uid: string, roomId: string, id: string): Promise<{ last_read: string | null } | null> {
+    const reply = (await this.cmd.chatReadMark(
+      this.keys.userReads(uid),
+      this.keys.roomMembers(roomId),
+      this.keys.roomMessages(roomId),
+      uid,
+      roomId,
+      formatId(parseId(id)),
+    )) as [0] | [1, string | null | undefined];
+    if (reply[0] === 0) return null;
+    return { last_read: reply[1] ?? null };
   }
 
   async createGroup(creator: UserProfile, roomName: string, memberUids: string[]): Promise<RoomWithMessages> {
@@ -220,6 +251,31 @@ export class RedisStore implements ChatStore {
     if (roomId === 'full') throw new RoomCapReached(openingId === undefined ? [] : [openingId, ...rest]);
     const opening = serverMessage(roomId, openingId, `Chat started by ${creator.name}`, time);
     return { room_id: roomId, room_name: roomName, messages: [opening] };
+  }
+
+  async directRoom(a: UserProfile, b: UserProfile): Promise<DirectResult> {
+    const roomId = directRoomId(a.uid, b.uid);
+    const time = new Date().toISOString();
+    const reply = (await this.cmd.chatDirectRoom(
+      this.keys.roomMembers(roomId),
+      this.keys.roomMessages(roomId),
+      this.keys.userRooms(a.uid),
+      this.keys.userRooms(b.uid),
+      roomId,
+      a.uid,
+      b.uid,
+      a.name,
+      b.name,
+      time,
+      this.limits.historyKeep,
+      this.limits.maxRoomsPerUser,
+    )) as ['full', ...string[]] | [number, number, number, string | null];
+    if (reply[0] === 'full') throw new RoomCapReached(reply.slice(1) as string[]);
+    const [created, addedA, addedB, openingId] = reply as [number, number, number, string | null];
+    const added = [...(addedA ? [a.uid] : []), ...(addedB ? [b.uid] : [])];
+    const result: DirectResult = { room_id: roomId, created: created === 1, added };
+    if (openingId) result.opening = serverMessage(roomId, openingId, `Chat started by ${a.name}`, time);
+    return result;
   }
 
   async joinRandom(user: Pick<UserProfile, 'uid' | 'name'>): Promise<JoinRandomResult> {
@@ -249,6 +305,7 @@ export class RedisStore implements ChatStore {
       this.keys.roomMessages(roomId),
       this.keys.userRandom(uid),
       this.keys.randomRooms(),
+      this.keys.userReads(uid),
       uid,
       roomId,
       this.limits.randomRoomSize,
@@ -267,6 +324,7 @@ export class RedisStore implements ChatStore {
       this.keys.roomMessages(draft.room_id),
       // Without a client id the script reads no such key; any key of the room's slot will do.
       this.keys.clientId(draft.room_id, draft.uid, cid),
+      this.keys.userReads(draft.uid),
       draft.uid,
       draft.name,
       draft.picture,

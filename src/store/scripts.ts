@@ -16,7 +16,7 @@ end
 
 /**
  * KEYS: members, rate log, messages, client id (the sender's `client_id` key; any key of the
- * room's slot when there is none).
+ * room's slot when there is none), the sender's read marks (their own message is read).
  * ARGV: uid, name, picture, msg, type, time, rate count, window ms, keep, room id, channel ('' = none),
  *       namespace, Socket.IO room (the last three as the adapter spells them; see RedisStore),
  *       client id ('' = none), client id keep ms.
@@ -44,6 +44,7 @@ local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*', unpack(field
 redis.call('ZADD', KEYS[2], now, ARGV[10] .. ' ' .. id)
 redis.call('PEXPIRE', KEYS[2], window)
 if cid ~= '' then redis.call('SET', KEYS[4], id .. ' ' .. ARGV[6], 'PX', ARGV[15]) end
+redis.call('HSET', KEYS[5], ARGV[10], id)
 if ARGV[11] == '' then return {1, id, 0} end
 -- The @socket.io/redis-adapter wire format: [sender uid, packet, opts]. "store" is never an
 -- adapter's own uid, so every node (this one included) delivers it, in storage order.
@@ -90,13 +91,14 @@ return {1, room, opening or false}
 `;
 
 /**
- * KEYS: user's rooms, members, messages, user's random key, open random rooms.
+ * KEYS: user's rooms, members, messages, user's random key, open random rooms, user's read marks.
  * ARGV: uid, room id, size. Returns {left, deleted}.
  */
 export const LEAVE_ROOM = `
 local uid, room, size = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if redis.call('SREM', KEYS[2], uid) == 0 then return {0, 0} end
 redis.call('HDEL', KEYS[1], room)
+redis.call('HDEL', KEYS[6], room)
 if redis.call('GET', KEYS[4]) == room then redis.call('DEL', KEYS[4]) end
 local left = redis.call('SCARD', KEYS[2])
 if left == 0 then
@@ -135,21 +137,74 @@ return {room, opening}
 `;
 
 /**
- * KEYS: user's rooms. ARGV: messages pre, suf, per room.
- * Returns {{room id, room name, {entries newest first}}...}: every room in one round trip.
+ * Every room of one user, summarised for `joined` and the chat page, in one round trip.
+ * KEYS: user's rooms, user's read marks. ARGV: messages pre, suf, uid, messages for the first
+ * room, messages for the others, unread cap.
+ * Returns {{room id, room name, last entry or false, last read or false, unread, entries}...},
+ * newest activity first (the last entry's time; ties by room id); `entries` newest first.
+ * Unread counts `user` entries of others after the read mark, reading at most `cap` entries: the
+ * user's own messages move the mark, so what follows it is nearly all theirs to read.
  */
-export const ROOMS_WITH_MESSAGES = `
+export const ROOM_SUMMARIES = `
 local rooms = redis.call('HGETALL', KEYS[1])
-local per = tonumber(ARGV[3])
+local marks = {}
+local flat = redis.call('HGETALL', KEYS[2])
+for i = 1, #flat, 2 do marks[flat[i]] = flat[i + 1] end
+local uid, per_first, per_other, cap = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local out = {}
 for i = 1, #rooms, 2 do
-  local entries = {}
-  if per > 0 then
-    entries = redis.call('XREVRANGE', ARGV[1] .. rooms[i] .. ARGV[2], '+', '-', 'COUNT', per)
+  local key = ARGV[1] .. rooms[i] .. ARGV[2]
+  local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+  local mark = marks[rooms[i]]
+  local unread = 0
+  local after = redis.call('XRANGE', key, mark and ('(' .. mark) or '-', '+', 'COUNT', cap)
+  for _, e in ipairs(after) do
+    local f = e[2]
+    local kind, from = nil, nil
+    for j = 1, #f, 2 do
+      if f[j] == 'type' then kind = f[j + 1] elseif f[j] == 'uid' then from = f[j + 1] end
+    end
+    if kind == 'user' and from ~= uid then unread = unread + 1 end
   end
-  out[#out + 1] = {rooms[i], rooms[i + 1], entries}
+  local at = last and tonumber(string.match(last[1], '^(%d+)')) or 0
+  out[#out + 1] = {rooms[i], rooms[i + 1], last or false, mark or false, unread, key, at}
+end
+table.sort(out, function(a, b)
+  if a[7] ~= b[7] then return a[7] > b[7] end
+  return a[1] < b[1]
+end)
+for n, r in ipairs(out) do
+  local per = n == 1 and per_first or per_other
+  local entries = {}
+  if per > 0 then entries = redis.call('XREVRANGE', r[6], '+', '-', 'COUNT', per) end
+  out[n] = {r[1], r[2], r[3], r[4], r[5], entries}
 end
 return out
+`;
+
+/**
+ * KEYS: user's read marks, room members, room messages. ARGV: uid, room id, message id (canonical).
+ * Moves the mark forward only, never past the room's newest message. Returns {0} when the user
+ * is not a member, else {1, mark} (the mark as it now stands, or false when the room is empty).
+ */
+export const READ_MARK = `
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return {0} end
+local function newer(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if #am ~= #bm then return #am > #bm end
+  if am ~= bm then return am > bm end
+  if #as ~= #bs then return #as > #bs end
+  return as > bs
+end
+local id = ARGV[3]
+local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)[1]
+if not last then return {1, redis.call('HGET', KEYS[1], ARGV[2])} end
+if newer(id, last[1]) then id = last[1] end
+local cur = redis.call('HGET', KEYS[1], ARGV[2])
+if cur and not newer(id, cur) then return {1, cur} end
+redis.call('HSET', KEYS[1], ARGV[2], id)
+return {1, id}
 `;
 
 /**
@@ -162,4 +217,29 @@ redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
 redis.call('ZADD', KEYS[4], 0, ARGV[5])
 return 1
+`;
+
+/**
+ * The direct conversation of two users: made on first use, and either member who left it is
+ * back in it on a later call.
+ * KEYS: members, messages, rooms of a, rooms of b.
+ * ARGV: room id, uid a, uid b, name of a, name of b, time, keep, max rooms per user.
+ * Returns {'full', uid...} (nothing changed), or {created, added a, added b, opening id or false}.
+ * Each side's rooms hash names the room after the other user.
+ */
+export const DIRECT_ROOM = `${SERVER_MESSAGE_FN}
+local room, a, b, max = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[8])
+local need_a = redis.call('SISMEMBER', KEYS[1], a) == 0
+local need_b = redis.call('SISMEMBER', KEYS[1], b) == 0
+local full = {}
+if need_a and redis.call('HLEN', KEYS[3]) >= max then full[#full + 1] = a end
+if need_b and redis.call('HLEN', KEYS[4]) >= max then full[#full + 1] = b end
+if #full > 0 then return {'full', unpack(full)} end
+local created = redis.call('EXISTS', KEYS[1]) == 0
+local opening = false
+if created then opening = server_message(KEYS[2], ARGV[7], 'Chat started by ' .. ARGV[4], ARGV[6]) end
+redis.call('SADD', KEYS[1], a, b)
+redis.call('HSET', KEYS[3], room, ARGV[5])
+redis.call('HSET', KEYS[4], room, ARGV[4])
+return {created and 1 or 0, need_a and 1 or 0, need_b and 1 or 0, opening}
 `;

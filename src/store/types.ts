@@ -6,7 +6,7 @@
  * Every method that changes more than one thing does so atomically: no caller can observe
  * (or race into) a half-applied change.
  */
-import type { Message, RoomRef, RoomWithMessages, UserProfile } from '../shared/types.js';
+import type { Message, RoomRef, RoomView, RoomWithMessages, UserProfile } from '../shared/types.js';
 
 export interface HistoryRange {
   /** Strictly before this id (newest first, returned oldest first). */
@@ -53,6 +53,15 @@ export type PostResult =
 /** What postMessage stores: the server sets id and time (and type `user` unless told). */
 export type MessageDraft = Omit<Message, 'id' | 'time' | 'type'> & { type?: Message['type'] };
 
+export interface DirectResult {
+  room_id: string;
+  /** The room was made now (its opening message is `opening`). */
+  created: boolean;
+  /** Who was added now (both when made; one who had left it; nobody when both were in). */
+  added: string[];
+  opening?: Message;
+}
+
 export interface JoinRandomResult {
   room: RoomRef;
   /** False when the user was already in a random room and got it back. */
@@ -68,6 +77,8 @@ export interface ChatStore {
   /** Creates or updates a profile (sign-in). */
   saveUser(user: UserProfile): Promise<void>;
   getUser(uid: string): Promise<UserProfile | null>;
+  /** Many profiles in one round trip, in the order asked (null for an unknown uid). */
+  getUsers(uids: readonly string[]): Promise<(UserProfile | null)[]>;
   /** Every known user. */
   listUsers(): Promise<UserProfile[]>;
   /**
@@ -92,8 +103,17 @@ export interface ChatStore {
   isMember(uid: string, roomId: string): Promise<boolean>;
   /** Member uids of a room. */
   roomMembers(roomId: string): Promise<string[]>;
-  /** Every room of the user with its newest `perRoom` messages, oldest first: one round trip. */
-  roomsWithMessages(uid: string, perRoom: number): Promise<RoomWithMessages[]>;
+  /**
+   * Every room of the user summarised (last message, read mark, unread), newest activity first
+   * (CONTRACT `joined`), the first with its newest `perFirst` messages and the others with
+   * `perOther` (oldest first): one round trip, whatever the number of rooms.
+   */
+  roomSummaries(uid: string, perFirst: number, perOther: number): Promise<RoomView[]>;
+  /**
+   * Moves the user's read mark in the room forward to `id` (never back, never past the newest
+   * message): the mark as it now stands (null in an empty room), or null when not a member.
+   */
+  markRead(uid: string, roomId: string, id: string): Promise<{ last_read: string | null } | null>;
 
   /**
    * Creates `<creator uid>_<n>` (n counting up per creator from 0) holding the creator and the
@@ -102,6 +122,14 @@ export interface ChatStore {
    * creator included, is in maxRoomsPerUser rooms already; checked in the same atomic step.
    */
   createGroup(creator: UserProfile, roomName: string, memberUids: string[]): Promise<RoomWithMessages>;
+
+  /**
+   * The direct conversation of `a` and `b` (DIRECT_PREFIX + a hash of both uids, the same from
+   * either side): made on first use with an opening message, either member who left it added
+   * back. Each side's room name is the other's name. Throws RoomCapReached when a user who
+   * would be added is in maxRoomsPerUser rooms already.
+   */
+  directRoom(a: UserProfile, b: UserProfile): Promise<DirectResult>;
 
   /** Joins the lowest-numbered `Random_<n>` with space, or a new one; at most randomRoomSize. */
   joinRandom(user: Pick<UserProfile, 'uid' | 'name'>): Promise<JoinRandomResult>;
@@ -112,8 +140,8 @@ export interface ChatStore {
   /**
    * Atomically: answers the stored message when the draft's `client_id` was stored already (for
    * the same user and room, within clientIdKeepMs), else checks membership, applies the per-user
-   * rate limit (a refused post does not count), stores the message with a server id and time
-   * and remembers its `client_id`. When the store can publish to the Socket.IO adapter itself
+   * rate limit (a refused post does not count), stores the message with a server id and time,
+   * remembers its `client_id` and moves the sender's read mark to it. When the store can publish to the Socket.IO adapter itself
    * (Redis), it does so in the same step and says `published`, so delivery order equals storage
    * order on every node.
    */

@@ -20,7 +20,7 @@ export function uname(tag: string): string {
 export type Recorder = ReturnType<typeof recordAll>;
 
 export function recordAll(socket: ChatClient) {
-  return record(socket, 'internal_msg', 'status', 'room_added', 'room_removed', 'typing');
+  return record(socket, 'internal_msg', 'status', 'room_added', 'room_removed', 'typing', 'read', 'presence');
 }
 
 export interface Tab {
@@ -63,7 +63,7 @@ export function clear(...tabs: Tab[]): void {
   for (const t of tabs) t.rec.all.length = 0;
 }
 
-type EventName = 'internal_msg' | 'status' | 'room_added' | 'room_removed' | 'typing';
+type EventName = 'internal_msg' | 'status' | 'room_added' | 'room_removed' | 'typing' | 'read' | 'presence';
 
 /**
  * Waits until each tab received `n` events of the kind matching `pred`, then waits `settleMs`
@@ -192,4 +192,10 @@ export async function group(creator: User, roomName: string, members: User[]): P
   const body = res.json() as { status: string; room_id: string };
   assert.equal(body.status, 'OK');
   return body.room_id;
+}
+
+/** The rooms of a `joined` answer as `{room_id, room_name}`, in its order (null if refused). */
+export async function joinedRefs(socket: ChatClient): Promise<{ room_id: string; room_name: string }[] | null> {
+  const ack = await emitAck<{ rooms: { room_id: string; room_name: string }[] }>(socket, 'joined', {});
+  return ack.ok ? ack.rooms.map(({ room_id, room_name }) => ({ room_id, room_name })) : null;
 }

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { connect, emitAck, sleep } from '../helpers/client.js';
-import { closeAll, openTab, postJson, send, signIn, uname, type User } from '../helpers/contract.js';
+import { connect, sleep } from '../helpers/client.js';
+import { closeAll, joinedRefs, openTab, postJson, send, signIn, uname, type User } from '../helpers/contract.js';
 import { cleanRedis, redisSkip, startServer, type TestServer } from '../helpers/server.js';
 
 const FOREIGN = 'http://evil.example';
@@ -171,8 +171,9 @@ for (const mode of ['memory', 'redis'] as const) {
         }
       ).room_id;
       const tab = await openTab(me);
-      for (let i = 1; i <= 60; i++) await send(tab.socket, big, `msg-${String(i).padStart(3, '0')}`);
       await send(tab.socket, small, 'only one');
+      // The big room has the newest activity: it comes first, open.
+      for (let i = 1; i <= 60; i++) await send(tab.socket, big, `msg-${String(i).padStart(3, '0')}`);
 
       const res = await get(`${url}/chat`, me.cookie);
       assert.equal(res.status, 200);
@@ -215,13 +216,16 @@ for (const mode of ['memory', 'redis'] as const) {
       assert.match(res.headers.get('content-type') ?? '', /application\/json/);
       const users = (await res.json()) as Record<string, unknown>;
       assert.equal(users[a.uid], undefined, 'the caller is listed');
-      assert.deepEqual(users[b.uid], { name: b.name, course: 'Physics', picture: '' });
+      assert.deepEqual(users[b.uid], { name: b.name, course: 'Physics', picture: '', online: false });
       for (const [uid, u] of Object.entries(users)) {
         assert.match(uid, /^\S+$/);
-        assert.deepEqual(Object.keys(u as object).sort(), ['course', 'name', 'picture'], uid);
+        assert.deepEqual(Object.keys(u as object).sort(), ['course', 'name', 'online', 'picture'], uid);
       }
+      // A user with a socket open is online.
+      const aTab = await openTab(a, url, false);
       const fromB = (await (await get(`${url}/chat/get_users`, b.cookie)).json()) as Record<string, unknown>;
-      assert.deepEqual(fromB[a.uid], { name: a.name, course: 'Maths', picture: '' });
+      assert.deepEqual(fromB[a.uid], { name: a.name, course: 'Maths', picture: '', online: true });
+      aTab.socket.close();
       assert.equal(fromB[b.uid], undefined);
     });
 
@@ -293,8 +297,7 @@ for (const mode of ['memory', 'redis'] as const) {
       assert.deepEqual(second.json(), { status: 'OK', room_id: `${me.uid}_1`, room_name: 'Second' });
       // The refused attempts made no room: the friend is in exactly the first one.
       const tab = await openTab(friend, url, false);
-      const rooms = await emitAck<{ rooms: unknown[] }>(tab.socket, 'joined', {});
-      assert.deepEqual(rooms, { ok: true, rooms: [{ room_id: `${me.uid}_0`, room_name: 'First' }] });
+      assert.deepEqual(await joinedRefs(tab.socket), [{ room_id: `${me.uid}_0`, room_name: 'First' }]);
     });
 
     test('a foreign Origin is refused with 403 and changes nothing', async () => {
@@ -395,10 +398,7 @@ describe('CREATE_CHAT_ROLE=mentor', () => {
     assert.equal((ok.json() as { room_id: string }).room_id, `${mentor.uid}_0`);
     // The refused request made nothing: the student is in the mentor's room only.
     const tab = await openTab(student, server.url, false);
-    assert.deepEqual(await emitAck(tab.socket, 'joined', {}), {
-      ok: true,
-      rooms: [{ room_id: `${mentor.uid}_0`, room_name: 'M' }],
-    });
+    assert.deepEqual(await joinedRefs(tab.socket), [{ room_id: `${mentor.uid}_0`, room_name: 'M' }]);
     tab.socket.close();
   });
 });

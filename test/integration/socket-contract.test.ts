@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import type { Message, RoomWithMessages, StatusEvent, TypingEvent } from '../../src/shared/types.js';
+import type { Message, RoomSummary, RoomWithMessages, StatusEvent, TypingEvent } from '../../src/shared/types.js';
 import { connect, emitAck } from '../helpers/client.js';
 import {
   ID_RE,
@@ -21,6 +21,7 @@ import {
   fullHistory,
   group,
   history,
+  joinedRefs,
   openTab,
   postJson,
   received,
@@ -69,14 +70,28 @@ for (const mode of ['memory', 'redis'] as const) {
       const room2 = await group(b, 'Second', [a]);
       const bt = await openTab(b);
       const at = await openTab(a, url, false);
-      const ack = await emitAck<{ rooms: unknown[] }>(at.socket, 'joined', {});
-      assert.deepEqual(ack, {
-        ok: true,
-        rooms: [
-          { room_id: roomId, room_name: 'Joined room' },
-          { room_id: room2, room_name: 'Second' },
-        ].sort((x, y) => (x.room_id < y.room_id ? -1 : 1)),
-      });
+      const ack = await emitAck<{ rooms: RoomSummary[] }>(at.socket, 'joined', {});
+      assert.equal(ack.ok, true, JSON.stringify(ack));
+      if (!ack.ok) return;
+      // Newest activity first: b's room was opened after a's.
+      assert.deepEqual(
+        ack.rooms.map((r) => [
+          r.room_id,
+          r.room_name,
+          r.last_message?.msg,
+          r.last_message?.type,
+          r.last_read,
+          r.unread,
+        ]),
+        [
+          [room2, 'Second', `Chat started by ${b.name}`, 'server', null, 0],
+          [roomId, 'Joined room', `Chat started by ${a.name}`, 'server', null, 0],
+        ],
+      );
+      for (const r of ack.rooms) {
+        assert.deepEqual(Object.keys(r).sort(), ['last_message', 'last_read', 'room_id', 'room_name', 'unread']);
+        assert.deepEqual(Object.keys(r.last_message!).sort(), MESSAGE_KEYS);
+      }
       const [statuses] = await expectExactly<StatusEvent>(
         [bt],
         'status',
@@ -383,8 +398,7 @@ for (const mode of ['memory', 'redis'] as const) {
       });
       // Nothing changed: same history; the refused join_random joined nothing.
       assert.deepEqual(await history(tab.socket, { room_id: roomId }), before);
-      const rooms = await emitAck(tab.socket, 'joined', {});
-      assert.deepEqual(rooms, { ok: true, rooms: [{ room_id: roomId, room_name: 'Payload' }] });
+      assert.deepEqual(await joinedRefs(tab.socket), [{ room_id: roomId, room_name: 'Payload' }]);
       await expectNone([tab], 'internal_msg', () => true, 0);
     });
 

@@ -14,7 +14,7 @@ describe('socket leases in Redis', { skip: redisSkip }, () => {
   const prefix = newPrefix();
   const keys = createKeys(prefix);
   const key = (uid: string): string => keys.userSockets(uid);
-  const seenKey = (uid: string): string => keys.userSeen(uid);
+  const presenceKey = keys.presence();
   let redis: Redis;
   before(() => {
     redis = new Redis(testRedisUrl);
@@ -25,7 +25,7 @@ describe('socket leases in Redis', { skip: redisSkip }, () => {
   });
 
   it('caps claims per user, and a renewal over several batches extends only the held leases', async () => {
-    const limiter = createSocketLimiter({ max: 2, redis, key, seenKey, logger: createLogger('silent') });
+    const limiter = createSocketLimiter({ max: 2, redis, key, presenceKey, logger: createLogger('silent') });
     assert.equal(await limiter.acquire('cap', 's1'), 'online', 'the first socket brings the user online');
     assert.equal(await limiter.acquire('cap', 's2'), 'more');
     assert.equal(await limiter.acquire('cap', 's3'), 'refused', 'a third socket is over the cap');
@@ -57,25 +57,37 @@ describe('socket leases in Redis', { skip: redisSkip }, () => {
     }
   });
 
-  it('the last socket closing leaves a short grace: a reload within it is not "coming online"', async () => {
+  it('presence: the last socket closing leaves a short grace (a reload is no flap); then one node claims the user offline', async () => {
     for (const limiter of [
-      createSocketLimiter({ max: 5, redis, key, seenKey, logger: createLogger('silent') }),
-      createSocketLimiter({ max: 5, redis: null, key, seenKey, logger: createLogger('silent') }),
+      createSocketLimiter({ max: 5, redis, key, presenceKey, logger: createLogger('silent') }),
+      createSocketLimiter({ max: 5, redis: null, key, presenceKey, logger: createLogger('silent') }),
     ]) {
       const uid = `grace-${Math.random().toString(36).slice(2, 8)}`;
       assert.equal(await limiter.acquire(uid, 'a'), 'online');
+      assert.deepEqual([...(await limiter.online([uid, 'nobody']))], [uid]);
       await limiter.release(uid, 'a');
       assert.equal(await limiter.acquire(uid, 'b'), 'more', 'back within the grace');
       await limiter.release(uid, 'b');
+      assert.deepEqual([...(await limiter.online([uid]))], [uid], 'online during the grace');
+      assert.deepEqual(await limiter.sweep(), [], 'not swept during the grace');
     }
     const uid = `grace-redis-${Math.random().toString(36).slice(2, 8)}`;
-    const limiter = createSocketLimiter({ max: 5, redis, key, seenKey, logger: createLogger('silent') });
-    assert.equal(await limiter.acquire(uid, 'a'), 'online');
-    await limiter.release(uid, 'a');
-    const ttl = await redis.pttl(seenKey(uid));
-    assert.ok(ttl > 0 && ttl <= RETURN_GRACE_MS, `the grace lasts ${RETURN_GRACE_MS} ms (${ttl})`);
-    // Once the grace has passed (here: the key gone), the next socket brings the user online again.
-    await redis.del(seenKey(uid));
-    assert.equal(await limiter.acquire(uid, 'c'), 'online');
+    const nodes = [0, 1].map(() =>
+      createSocketLimiter({ max: 5, redis, key, presenceKey, logger: createLogger('silent') }),
+    );
+    assert.equal(await nodes[0]!.acquire(uid, 'a'), 'online');
+    await nodes[0]!.release(uid, 'a');
+    const until = Number(await redis.zscore(presenceKey, uid));
+    const [sec] = await redis.time();
+    assert.ok(until - Number(sec) * 1000 <= RETURN_GRACE_MS + 1000, 'online until the grace ends');
+    // The grace made to have passed: of two nodes sweeping at once, exactly one claims the user.
+    await redis.zadd(presenceKey, 1, uid);
+    const swept = await Promise.all(nodes.map((n) => n.sweep()));
+    assert.deepEqual(
+      swept.flat().filter((u) => u === uid),
+      [uid],
+    );
+    assert.deepEqual([...(await nodes[1]!.online([uid]))], []);
+    assert.equal(await nodes[1]!.acquire(uid, 'c'), 'online', 'the next socket brings the user online again');
   });
 });

@@ -148,7 +148,7 @@ describe('RedisStore on real Redis', () => {
     );
   });
 
-  test('roomsWithMessages costs one command for 1 room and for 30 rooms', async () => {
+  test('roomSummaries costs one command for 1 room and for 30 rooms', async () => {
     const keys = freshKeys();
     const setup = new RedisStore({ redis: clients[0] as Redis, keys, limits });
     const one = await setup.createGroup(user('solo'), 'Only', []);
@@ -164,13 +164,17 @@ describe('RedisStore on real Redis', () => {
       sent.push(command.name);
       return original(command, ...rest);
     }) as typeof counted.sendCommand;
-    await store.roomsWithMessages('nobody', 5); // loads the script once (EVALSHA, then EVAL)
+    await store.roomSummaries('nobody', 5, 5); // loads the script once (EVALSHA, then EVAL)
 
     sent.length = 0;
-    const solo = await store.roomsWithMessages('solo', 5);
+    const solo = (await store.roomSummaries('solo', 5, 5)).map(({ room_id, room_name, messages }) => ({
+      room_id,
+      room_name,
+      messages,
+    }));
     const soloCommands = [...sent];
     sent.length = 0;
-    const many = await store.roomsWithMessages('many', 5);
+    const many = await store.roomSummaries('many', 5, 5);
     const manyCommands = [...sent];
     console.log(`  commands: 1 room ${JSON.stringify(soloCommands)}, 30 rooms ${JSON.stringify(manyCommands)}`);
     assert.deepEqual(solo, [one]);

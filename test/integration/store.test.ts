@@ -430,35 +430,76 @@ for (const h of [memory, redisHarness()]) {
       );
     });
 
-    test('roomsWithMessages: every room of the user, by room id, newest perRoom oldest first', async () => {
+    test('roomSummaries: every room, newest activity first, last message, read mark and unread; messages for the first', async () => {
       const store = h.make();
       const alice = user('alice');
       const bob = user('bob');
+      const tick = () => sleep(3); // distinct milliseconds, so activity order is not a tie
       const g1 = await store.createGroup(bob, 'Bob group', ['alice']);
+      await tick();
       const g0 = await store.createGroup(alice, 'Alice group', []);
+      await tick();
       const random = await store.joinRandom(alice);
+      await tick();
       await store.createGroup(bob, 'Not alice', []);
       for (let i = 0; i < 5; i++) await post(store, alice, g0.room_id, `a${i}`);
-      await post(store, bob, g1.room_id, 'b0');
-      const rooms = await store.roomsWithMessages('alice', 3);
+      await tick();
+      const b0 = await post(store, bob, g1.room_id, 'b0');
+      await post(store, bob, g1.room_id, 'b1');
+      const rooms = await store.roomSummaries('alice', 3, 1);
       assert.deepEqual(
-        rooms.map((r) => [r.room_id, r.room_name, r.messages.map((m) => m.msg)]),
+        rooms.map((r) => [r.room_id, r.room_name, r.last_message?.msg, r.unread, r.messages.map((m) => m.msg)]),
         [
-          ['Random_0', 'Random_0', ['Chat started by Name alice']],
-          ['alice_0', 'Alice group', ['a2', 'a3', 'a4']],
-          ['bob_0', 'Bob group', ['Chat started by Name bob', 'b0']],
+          ['bob_0', 'Bob group', 'b1', 2, ['Chat started by Name bob', 'b0', 'b1']],
+          ['alice_0', 'Alice group', 'a4', 0, ['a4']],
+          ['Random_0', 'Random_0', 'Chat started by Name alice', 0, ['Chat started by Name alice']],
         ],
       );
-      assert.deepEqual(rooms[0]?.messages, [random.opening]);
-      assert.deepEqual(rooms[1]?.messages, await store.history(g0.room_id, { limit: 3 }));
-      assert.deepEqual(rooms[2]?.messages[0], g1.messages[0], 'the opening server message, as created');
-      assert.equal(rooms[2]?.messages[0]?.type, 'server');
+      assert.deepEqual(rooms[2]?.last_message, random.opening);
+      assert.deepEqual(rooms[0]?.messages, await store.history(g1.room_id, { limit: 3 }));
+      // Own messages are read; others' are unread until marked.
+      assert.equal(rooms[1]?.last_read, rooms[1]?.last_message?.id);
+      assert.equal(rooms[0]?.last_read, null);
+      assert.deepEqual(await store.markRead('alice', g1.room_id, b0.id), { last_read: b0.id });
       assert.deepEqual(
-        await store.userRooms('alice'),
-        rooms.map(({ room_id, room_name }) => ({ room_id, room_name })),
+        await store.markRead('alice', g1.room_id, g1.messages[0]!.id),
+        { last_read: b0.id },
+        'never back',
       );
-      assert.deepEqual(await store.roomsWithMessages('nobody', 3), []);
+      const after = await store.roomSummaries('alice', 0, 0);
+      assert.deepEqual(
+        after.map((r) => [r.room_id, r.unread, r.last_read, r.messages.length]),
+        [
+          ['bob_0', 1, b0.id, 0],
+          ['alice_0', 0, rooms[1]?.last_message?.id, 0],
+          ['Random_0', 0, null, 0],
+        ],
+      );
+      // Never past the newest message; nothing for a non-member.
+      const newest = rooms[0]!.last_message!.id;
+      assert.deepEqual(await store.markRead('alice', g1.room_id, '99999999999999-0'), { last_read: newest });
+      assert.equal(await store.markRead('carol', g1.room_id, newest), null);
+      assert.deepEqual(await store.roomSummaries('nobody', 3, 3), []);
       assert.deepEqual(await store.roomMembers('no_such_room'), []);
+    });
+
+    test('directRoom: one room for two users from either side, named after the other, rejoined after leaving', async () => {
+      const store = h.make();
+      const ann = user('ann');
+      const bob = user('bob');
+      const first = await store.directRoom(ann, bob);
+      assert.equal(first.created, true);
+      assert.deepEqual([...first.added].sort(), ['ann', 'bob']);
+      assert.equal(first.opening?.msg, 'Chat started by Name ann');
+      const back = await store.directRoom(bob, ann);
+      assert.deepEqual(back, { room_id: first.room_id, created: false, added: [] });
+      assert.deepEqual(await store.userRooms('ann'), [{ room_id: first.room_id, room_name: 'Name bob' }]);
+      assert.deepEqual(await store.userRooms('bob'), [{ room_id: first.room_id, room_name: 'Name ann' }]);
+      await store.leaveRoom('bob', first.room_id);
+      const again = await store.directRoom(ann, bob);
+      assert.deepEqual(again, { room_id: first.room_id, created: false, added: ['bob'] });
+      assert.equal((await store.history(first.room_id, { limit: 10 })).length, 1, 'the history stayed');
+      assert.notEqual((await store.directRoom(ann, user('cyd'))).room_id, first.room_id);
     });
   });
 }

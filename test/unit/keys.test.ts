@@ -14,15 +14,16 @@ function allKeys(keys: Keys): Record<string, string> {
     'limit:rooms': keys.limit('rooms'),
     randomRooms: keys.randomRooms(),
     randomCounter: keys.randomCounter(),
+    presence: keys.presence(),
   };
   for (const uid of ['alice', 'bob']) {
     out[`userRooms:${uid}`] = keys.userRooms(uid);
     out[`userRandom:${uid}`] = keys.userRandom(uid);
+    out[`userReads:${uid}`] = keys.userReads(uid);
     out[`userRoomCounter:${uid}`] = keys.userRoomCounter(uid);
     out[`rateLimit:${uid}`] = keys.rateLimit(uid);
     out[`userSockets:${uid}`] = keys.userSockets(uid);
     out[`userBudget:${uid}`] = keys.userBudget(uid);
-    out[`userSeen:${uid}`] = keys.userSeen(uid);
   }
   for (const room of ['alice_0', 'Random_3']) {
     out[`roomMembers:${room}`] = keys.roomMembers(room);
