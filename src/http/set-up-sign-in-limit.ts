@@ -4,15 +4,16 @@
  * passwords for many names. The address is Express's `req.ip`, so behind App Engine's load
  * balancer (`trust proxy`) it is the client's, not the balancer's.
  */
-import express, { type Router } from 'express';
+import type { RequestHandler } from 'express';
 import type { AuthMode } from '../config.js';
 import type { Limiter } from '../store/limiter.js';
 
 const ROUTES = ['/login', '/signup', '/sessionLogin'];
 
-export function setUpSignInLimit(signIns: Limiter, mode: AuthMode): Router {
-  const router = express.Router();
-  router.post(ROUTES, async (req, res, next) => {
+/** A middleware, not routes of its own: the sign-in routes stay the auth mode's. */
+export function setUpSignInLimit(signIns: Limiter, mode: AuthMode): RequestHandler {
+  return async (req, res, next) => {
+    if (req.method !== 'POST' || !ROUTES.includes(req.path)) return next();
     if (await signIns.consume(req.ip ?? 'unknown')) return next();
     res.set('Retry-After', '60');
     if (req.path === '/sessionLogin') {
@@ -23,6 +24,5 @@ export function setUpSignInLimit(signIns: Limiter, mode: AuthMode): Router {
       mode,
       error: 'Too many sign-ins from your address: try again in a minute.',
     });
-  });
-  return router;
+  };
 }

@@ -149,7 +149,30 @@ const HTTP_ROWS: Record<string, Row> = {
     assert.equal(r.status, 200);
     const users = JSON.parse(r.text) as Record<string, { name: string; course: string; picture: string }>;
     assert.equal(users[ctx.user[role].uid], undefined, 'every user except the caller');
-    assert.deepEqual(Object.keys(users[ctx.owner.uid] ?? {}).sort(), ['course', 'name', 'picture']);
+    assert.deepEqual(Object.keys(users[ctx.owner.uid] ?? {}).sort(), ['course', 'name', 'online', 'picture']);
+  },
+  'POST /chat/direct': async (ctx, role) => {
+    const cookie = role === 'signed out' ? undefined : ctx.user[role].cookie;
+    const body = { uid: ctx.owner.uid };
+    await refusesForeignOrigin(ctx, '/chat/direct', cookie, body);
+    const r = await http(ctx, 'POST', '/chat/direct', { cookie, json: body });
+    if (role === 'signed out') {
+      assert.equal(r.status, 401);
+      return;
+    }
+    assert.equal(r.status, 200, r.text);
+    const ok = JSON.parse(r.text) as Record<string, string>;
+    assert.equal(ok.status, 'OK');
+    const again = JSON.parse((await http(ctx, 'POST', '/chat/direct', { cookie, json: body })).text) as Record<
+      string,
+      string
+    >;
+    assert.equal(again.room_id, ok.room_id, 'the same room again');
+    for (const bad of [{ uid: ctx.user[role].uid }, { uid: 'u-nobody' }, { uid: 7 }, {}, []]) {
+      const r2 = await http(ctx, 'POST', '/chat/direct', { cookie, json: bad });
+      assert.equal(r2.status, 400, JSON.stringify(bad));
+      assert.equal((JSON.parse(r2.text) as { status: string }).status, 'ERROR');
+    }
   },
   'POST /chat/create_chat': async (ctx, role) => {
     const cookie = role === 'signed out' ? undefined : ctx.user[role].cookie;
@@ -251,6 +274,21 @@ const EVENT_ROWS: Record<string, Row> = {
     const r = await evt(ctx, role, 'typing', { room_id: ctx.room });
     if (role === 'non-member') return assert.deepEqual(r, { ok: false, error: ERRORS.notMember });
     assert.deepEqual(r, { ok: true });
+  },
+  read: async (ctx, role) => {
+    if (role === 'signed out') return signedOutIsRefused(ctx);
+    const r = await evt(ctx, role, 'read', { room_id: ctx.room, id: '0-1' });
+    if (role === 'non-member') return assert.deepEqual(r, { ok: false, error: ERRORS.notMember });
+    assert.equal(r.ok, true);
+    assert.ok(r.last_read === null || /^\d+-\d+$/.test(String(r.last_read)));
+  },
+  members: async (ctx, role) => {
+    if (role === 'signed out') return signedOutIsRefused(ctx);
+    const r = await evt(ctx, role, 'members', { room_id: ctx.room });
+    if (role === 'non-member') return assert.deepEqual(r, { ok: false, error: ERRORS.notMember });
+    assert.equal(r.ok, true);
+    const uids = (r.members as { uid: string }[]).map((m) => m.uid);
+    assert.ok(uids.includes(ctx.user.member.uid) && uids.includes(ctx.owner.uid));
   },
   catch_up: async (ctx, role) => {
     if (role === 'signed out') return signedOutIsRefused(ctx);
