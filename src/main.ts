@@ -7,6 +7,9 @@ import { exitAfterShutdown, fail, listenError, loadConfigOrExit } from './lifecy
 import { createLogger, loggerOptions } from './logger.js';
 import { createChatServer } from './server.js';
 
+/** How long "listening" waits for the node to be ready before it is logged anyway. */
+const READY_GRACE_MS = 1000;
+
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, {}, loggerOptions(config));
@@ -14,7 +17,14 @@ async function main(): Promise<void> {
   const port = await server
     .listen(config.port)
     .catch((err: unknown) => fail(listenError(err, config.port) ?? String(err)));
-  logger.info({ port, auth: config.auth, store: server.store.kind }, 'listening');
+  // With Redis up the node is ready within milliseconds, and "listening" is logged once it is (as
+  // scripts and tests reading that line expect); with Redis down it is logged after a moment with
+  // ready:false, while the node already answers 503, and "ready" follows when Redis is up.
+  const ready = await Promise.race([
+    server.ready.then(() => true),
+    new Promise<false>((resolve) => setTimeout(resolve, READY_GRACE_MS, false).unref()),
+  ]);
+  logger.info({ port, auth: config.auth, store: server.store.kind, ready }, 'listening');
   process.once('SIGTERM', () => exitAfterShutdown(server, logger, 'SIGTERM'));
   process.once('SIGINT', () => exitAfterShutdown(server, logger, 'SIGINT'));
 }
