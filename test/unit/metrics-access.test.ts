@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { isLoopback, metricsAllowed } from '../../src/http/set-up-metrics.js';
 
 const TOKEN = 'a'.repeat(40);
@@ -44,5 +45,16 @@ describe('metrics access', () => {
       assert.equal(metricsAllowed({ ...remote, authorization }, TOKEN), false, authorization);
     // No METRICS_TOKEN configured: no header opens it.
     assert.equal(metricsAllowed({ ...remote, authorization: 'Bearer null' }, null), false);
+  });
+
+  it('METRICS_TOKEN is optional, and refused when short or with spaces, naming the variable', () => {
+    assert.equal(loadConfig({}).metricsToken, null);
+    assert.equal(loadConfig({ METRICS_TOKEN: TOKEN }).metricsToken, TOKEN);
+    for (const bad of ['short', `${'a'.repeat(20)} ${'b'.repeat(20)}`]) {
+      assert.throws(
+        () => loadConfig({ METRICS_TOKEN: bad }),
+        (err: unknown) => err instanceof ConfigError && /^METRICS_TOKEN must/.test(err.problems[0]!),
+      );
+    }
   });
 });
