@@ -130,7 +130,14 @@ describe('cookies and origins', { timeout: 60_000 }, () => {
     [dev, prod] = await Promise.all([
       startServer(),
       startServer({
-        env: { NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(40), TRUST_PROXY: '1', LOG_LEVEL: 'info' },
+        // The name-only form signs in the checking users: production allows it only when told.
+        env: {
+          NODE_ENV: 'production',
+          SESSION_SECRET: 'p'.repeat(40),
+          TRUST_PROXY: '1',
+          LOG_LEVEL: 'info',
+          ALLOW_DEV_AUTH: 'true',
+        },
       }),
     ]);
   });
