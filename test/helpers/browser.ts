@@ -39,6 +39,30 @@ declare global {
   }
 }
 
+export interface SignInOptions {
+  viewport?: { width: number; height: number };
+  course?: string;
+  /** The system's colour preference (prefers-color-scheme). */
+  colorScheme?: 'light' | 'dark';
+}
+
+/** A browser context as a reader would have it: the viewport and colour preference given. */
+export function newContext(browser: Browser, opts: SignInOptions = {}): Promise<BrowserContext> {
+  return browser.newContext({
+    viewport: opts.viewport ?? { width: 1200, height: 800 },
+    colorScheme: opts.colorScheme ?? 'light',
+  });
+}
+
+/** The screens and colour modes every behaviour of the page is tried in. */
+export const VARIANTS = [
+  { name: 'desktop-light', viewport: { width: 1280, height: 800 }, colorScheme: 'light', phone: false },
+  { name: 'desktop-dark', viewport: { width: 1280, height: 800 }, colorScheme: 'dark', phone: false },
+  { name: 'phone-light', viewport: { width: 375, height: 740 }, colorScheme: 'light', phone: true },
+  { name: 'phone-dark', viewport: { width: 375, height: 740 }, colorScheme: 'dark', phone: true },
+] as const;
+export type Variant = (typeof VARIANTS)[number];
+
 /** The chat page of one signed-in user in its own browser context. */
 export class ChatPage {
   /** Console errors, CSP violations (console and event) and dialogs seen by this page. */
@@ -60,13 +84,8 @@ export class ChatPage {
     });
   }
 
-  static async signIn(
-    browser: Browser,
-    baseUrl: string,
-    name: string,
-    opts: { viewport?: { width: number; height: number }; course?: string } = {},
-  ): Promise<ChatPage> {
-    const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1200, height: 800 } });
+  static async signIn(browser: Browser, baseUrl: string, name: string, opts: SignInOptions = {}): Promise<ChatPage> {
+    const context = await newContext(browser, opts);
     // Records CSP violations from the very first byte of every document.
     await context.addInitScript(() => {
       document.addEventListener('securitypolicyviolation', (e) => {
@@ -205,6 +224,14 @@ export class ChatPage {
     await this.page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'exit-cancel');
     await dialog.getByTestId('exit-confirm').click();
     await this.conv(roomId).waitFor({ state: 'detached' });
+  }
+
+  /** The element with focus: its data-testid, or else its id. */
+  focused(): Promise<string> {
+    return this.page.evaluate(() => {
+      const el = document.activeElement;
+      return el?.getAttribute('data-testid') ?? el?.id ?? '';
+    });
   }
 
   async close(): Promise<void> {
