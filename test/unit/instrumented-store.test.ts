@@ -46,9 +46,6 @@ describe('instrumented store', () => {
       await value(metrics, 'chat_store_latency_seconds', { method: 'postMessage', outcome: 'ok', le: '+Inf' }),
       3,
     );
-    await assert.rejects(
-      store.history('no-such-room', { limit: Number.NaN }).then(() => Promise.reject(new Error('x'))),
-    );
     // A call that throws is timed as an error.
     const broken = instrumentStore(
       Object.assign(Object.create(MemoryStore.prototype) as MemoryStore, {
