@@ -1,5 +1,5 @@
 /** The chat page and its JSON routes (contract: /chat, /chat/get_users, /chat/create_chat). */
-import express, { type Router } from 'express';
+import express, { type Response, type Router } from 'express';
 import type { AuthProvider } from '../auth/types.js';
 import type { Config } from '../config.js';
 import { LIMITS } from '../shared/limits.js';
@@ -8,7 +8,7 @@ import { createChatBody, directBody, usersQuery } from '../shared/schemas.js';
 import type { RoomWithMessages } from '../shared/types.js';
 import type { SocketLimiter } from '../chat/socket-limit.js';
 import type { Limiter } from '../store/limiter.js';
-import { RoomCapReached, type ChatStore, type DirectResult } from '../store/types.js';
+import { RoomCapReached, type ChatStore } from '../store/types.js';
 import { currentUser, loadUser, requireUser } from './require-user.js';
 
 export interface ChatRouteDeps {
@@ -25,6 +25,36 @@ export interface ChatRouteDeps {
 export function chatRoutes({ config, store, auth, announceRoom, limits, presence }: ChatRouteDeps): Router {
   const router = express.Router();
   const withUser = loadUser(auth);
+
+  /**
+   * create_chat and direct make rooms under the same two limits: ROOMS_PER_MINUTE per user
+   * (counted once the request is well-formed, so a typo costs nothing; 429) and the rooms one
+   * user may be in (checked inside the store's script; 400 naming who is full). Null when
+   * refused: the answer is sent.
+   */
+  async function makeRoom<T>(
+    res: Response,
+    uid: string,
+    nameOf: (uid: string) => string,
+    make: () => Promise<T>,
+  ): Promise<T | null> {
+    if (!(await limits.rooms.consume(uid))) {
+      res.status(429).json({ status: 'ERROR', error: 'rate limited' });
+      return null;
+    }
+    try {
+      return await make();
+    } catch (err) {
+      if (!(err instanceof RoomCapReached)) throw err;
+      const names = err.uids.map((u) => (u === uid ? 'you' : nameOf(u)));
+      res.status(400).json({
+        status: 'ERROR',
+        error: `in ${config.maxRoomsPerUser} rooms already: ${names.slice(0, 5).join(', ')}`,
+        users: err.uids,
+      });
+      return null;
+    }
+  }
 
   router.get('/', withUser, (_req, res) => {
     res.redirect(302, currentUser(res) ? '/chat' : '/login');
@@ -82,30 +112,19 @@ export function chatRoutes({ config, store, auth, announceRoom, limits, presence
       return;
     }
     const others = [...new Set(parsed.data.users)].filter((uid) => uid !== me.uid);
-    const found = await Promise.all(others.map((uid) => store.getUser(uid)));
+    const found = await store.getUsers(others);
     const unknown = others.filter((_, i) => found[i] === null);
     if (unknown.length > 0) {
       res.status(400).json({ status: 'ERROR', error: `unknown user: ${unknown.slice(0, 5).join(', ')}` });
       return;
     }
-    // Counted once the request is well-formed: a typo does not cost one of the ten a minute.
-    if (!(await limits.rooms.consume(me.uid))) {
-      res.status(429).json({ status: 'ERROR', error: 'rate limited' });
-      return;
-    }
-    let room: RoomWithMessages;
-    try {
-      room = await store.createGroup(me, parsed.data.room_name, others);
-    } catch (err) {
-      if (!(err instanceof RoomCapReached)) throw err;
-      const names = err.uids.map((uid) => (uid === me.uid ? 'you' : (found[others.indexOf(uid)]?.name ?? uid)));
-      res.status(400).json({
-        status: 'ERROR',
-        error: `in ${config.maxRoomsPerUser} rooms already: ${names.slice(0, 5).join(', ')}`,
-        users: err.uids,
-      });
-      return;
-    }
+    const room = await makeRoom(
+      res,
+      me.uid,
+      (uid) => found[others.indexOf(uid)]?.name ?? uid,
+      () => store.createGroup(me, parsed.data.room_name, others),
+    );
+    if (!room) return;
     announceRoom(room, [me.uid, ...others]);
     res.json({ status: 'OK', room_id: room.room_id, room_name: room.room_name });
   });
@@ -126,24 +145,13 @@ export function chatRoutes({ config, store, auth, announceRoom, limits, presence
       res.status(400).json({ status: 'ERROR', error: `unknown user: ${parsed.data.uid}` });
       return;
     }
-    // With create_chat: together at most ROOMS_PER_MINUTE a minute (CONTRACT).
-    if (!(await limits.rooms.consume(me.uid))) {
-      res.status(429).json({ status: 'ERROR', error: 'rate limited' });
-      return;
-    }
-    let direct: DirectResult;
-    try {
-      direct = await store.directRoom(me, other);
-    } catch (err) {
-      if (!(err instanceof RoomCapReached)) throw err;
-      const names = err.uids.map((uid) => (uid === me.uid ? 'you' : other.name));
-      res.status(400).json({
-        status: 'ERROR',
-        error: `in ${config.maxRoomsPerUser} rooms already: ${names.join(', ')}`,
-        users: err.uids,
-      });
-      return;
-    }
+    const direct = await makeRoom(
+      res,
+      me.uid,
+      () => other.name,
+      () => store.directRoom(me, other),
+    );
+    if (!direct) return;
     if (direct.added.length > 0) {
       const messages = direct.opening
         ? [direct.opening]
