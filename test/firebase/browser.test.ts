@@ -88,10 +88,12 @@ describe('firebase: sign-in page in Chromium', { skip }, () => {
     await page.getByTestId('signin-submit').click();
     await page.waitForURL(`${server.url}/chat`, { timeout: 15_000 });
     const observer = await sessionFor(server.url, await signUp('Observer'));
+    // Online: the chat page it reached holds a socket open.
     assert.deepEqual(await profileSeenBy(server.url, observer, user.uid), {
       name: 'Annie Easley',
       course: '',
       picture: '',
+      online: true,
     });
     await page.context().close();
   });

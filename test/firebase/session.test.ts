@@ -73,10 +73,12 @@ describe('firebase: session cookie exchange', { skip: NEEDS_EMULATOR }, () => {
     assert.equal(chat.status, 200);
     // The profile was made from the token's claims at the first sign-in.
     const other = await sessionFor(server.url, await signUp('Observer'));
+    // Not online: nothing opened a socket with that cookie.
     assert.deepEqual(await profileSeenBy(server.url, other, user.uid), {
       name: 'Grace Hopper',
       course: '',
       picture: '',
+      online: false,
     });
   });
 
