@@ -15,6 +15,28 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware: a promise nobody awaits or marks `void` is a bug waiting (an unanswered ack, an
+    // unhandled rejection). node:test's test/describe are awaited by the runner itself.
+    files: ['src/**/*.ts', 'test/**/*.ts'],
+    languageOptions: {
+      parserOptions: {
+        project: ['./tsconfig.json', './tsconfig.test.json', './src/client/tsconfig.json'],
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
     files: ['src/client/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
   },

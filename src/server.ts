@@ -204,10 +204,15 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
         //    themselves, to another node behind the load balancer.
         io?.engine.close();
         httpServer.closeAllConnections();
-        if (io) await new Promise<void>((resolve) => io.close(() => resolve()));
+        if (io) await io.close();
         await store.close();
         // A client still retrying (Redis down since start) has nothing to QUIT: just stop it.
-        await Promise.allSettled(redisClients.map((c) => (c.status === 'ready' ? c.quit() : c.disconnect())));
+        await Promise.allSettled(
+          redisClients.map(async (c) => {
+            if (c.status === 'ready') await c.quit();
+            else c.disconnect();
+          }),
+        );
         logger.info({ inFlight: drain.inFlight }, 'shut down');
       })();
       return shuttingDown;

@@ -105,7 +105,8 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
   }, SWEEP_MS).unref();
   httpServer.once('close', () => clearInterval(sweeper));
 
-  nsp.use(async (socket, next) => {
+  // Socket.IO does not await middleware: the async check runs to its own end and calls next.
+  const admit = async (socket: ChatSocket, next: (err?: Error) => void): Promise<void> => {
     try {
       const user = await auth.authenticate(socket.request);
       if (!user) return next(new Error(ERRORS.unauthorized));
@@ -128,7 +129,8 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
       logger.warn({ err }, 'handshake authentication failed');
       next(new Error(ERRORS.unavailable));
     }
-  });
+  };
+  nsp.use((socket, next) => void admit(socket, next));
 
   const rooms = createRoomHandlers({ store, notify });
   const messages = createMessageHandlers({

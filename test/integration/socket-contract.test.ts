@@ -252,7 +252,7 @@ for (const mode of ['memory', 'redis'] as const) {
           // Re-create the same id (reset the creator's counter): its history must start empty.
           await r.del(`${server.prefix}user:${a.uid}:room_counter`);
         } finally {
-          r.quit();
+          await r.quit();
         }
         const again = await group(a, 'Exit room again', [b]);
         assert.equal(again, roomId);

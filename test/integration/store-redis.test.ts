@@ -41,7 +41,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 
 describe('RedisStore on real Redis', () => {
   // Each test says it skipped (not just the suite), so the runner's skip count shows it.
-  const test = (name: string, fn: () => Promise<void>) => nodeTest(name, { skip: redisSkip }, fn);
+  const test = (name: string, fn: () => Promise<void>): void => void nodeTest(name, { skip: redisSkip }, fn);
   const runPrefix = uniquePrefix('test:store-redis');
   let n = 0;
   const clients: Redis[] = [];
@@ -211,7 +211,7 @@ describe('RedisStore on real Redis', () => {
     after(async () => {
       if (redisSkip) return;
       io.of('/chat').disconnectSockets(true);
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await io.close();
     });
 
     const connect = async (room: string) => {

@@ -82,7 +82,7 @@ function redisHarness(): Harness {
 for (const h of [memory, redisHarness()]) {
   describe(`ChatStore behaviour: ${h.name}`, () => {
     // Each test says it skipped (not just the suite), so the runner's skip count shows it.
-    const test = (name: string, fn: () => Promise<void>) => nodeTest(name, { skip: h.skip }, fn);
+    const test = (name: string, fn: () => Promise<void>): void => void nodeTest(name, { skip: h.skip }, fn);
     before(() => (h.skip ? undefined : h.setup()));
     after(() => (h.skip ? undefined : h.teardown()));
 
