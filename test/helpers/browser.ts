@@ -184,7 +184,8 @@ export class ChatPage {
     const before = new Set(await this.convs().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.roomId)));
     await this.page.getByTestId('random-chat').click();
     const conv = this.page.locator('[data-testid="conv"][data-room-id^="Random_"]');
-    await conv.first().waitFor();
+    // Attached: on a phone the room opens over the list.
+    await conv.first().waitFor({ state: 'attached' });
     const id = (await conv.first().getAttribute('data-room-id')) ?? '';
     if (before.has(id)) throw new Error(`already in ${id}`);
     return id;
