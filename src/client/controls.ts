@@ -11,7 +11,7 @@ import { reasonOf, type ChatSocket, type Request } from './request.js';
 import { discard, retry } from './state/outbox.js';
 import { activateRoom, addRoom, closePane, receiveOlder, removeRoom, setMembers } from './state/rooms.js';
 import type { Store } from './store.js';
-import type { PageView } from './view/page.js';
+import { isRandomRoom, type PageView } from './view/page.js';
 
 const TYPING_EVERY_MS = 2_000;
 const OLDER_WHEN_TOP_PX = 60;
@@ -248,6 +248,8 @@ function setUpExitDialog(onConfirm: (roomId: string) => void): ExitDialog {
       roomId = id;
       confirmed = false;
       q('exit-room-name').textContent = name;
+      // A random room can be joined again with Random chat; a group only by being added.
+      q('exit-group-note').hidden = isRandomRoom(id);
       window.bootstrap?.Modal.getOrCreateInstance(modal).show();
     },
   };
