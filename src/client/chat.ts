@@ -95,7 +95,16 @@ socket.on('connect', () => {
   store.update((s) => setConnected(s, true, Date.now()));
   sync.start();
 });
+// Signing out: the socket goes with the page, and is neither reconnected nor sent to /login a
+// second time (that visit would spend the sign-in page's one "You have signed out" note).
+let signingOut = false;
+app.querySelector('form[action="/logout"]')?.addEventListener('submit', () => {
+  signingOut = true;
+  socket.disconnect();
+});
+
 socket.on('disconnect', (why) => {
+  if (signingOut) return;
   banner.hidden = false;
   sync.stop();
   outbox.setReady(false);
@@ -104,6 +113,7 @@ socket.on('disconnect', (why) => {
   if (why === 'io server disconnect') socket.connect();
 });
 socket.on('connect_error', (err) => {
+  if (signingOut) return;
   if (err.message === 'unauthorized') return window.location.assign('/login');
   banner.hidden = false;
   if (socket.active) return;
