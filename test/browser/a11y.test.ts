@@ -87,6 +87,23 @@ async function check(page: Page, state: string, variant: string): Promise<void> 
   assert.deepEqual(describe(serious), '', `${state} ${variant}: serious or critical`);
 }
 
+// Both gates' figures, once everything has run.
+after(() => {
+  if (figures.length === 0) return;
+  console.log(
+    '\naxe-core, violations per page (serious+critical / others, counted by node; then what axe left for a person to check):',
+  );
+  for (const f of figures) {
+    const counts = new Map<string, number>();
+    for (const id of f.undecided) counts.set(id, (counts.get(id) ?? 0) + 1);
+    const left = [...counts].map(([id, n]) => `${id} ${n}`).join(', ');
+    console.log(
+      `  ${f.state.padEnd(14)} ${f.variant.padEnd(14)} ${f.serious} / ${f.others}   to check: ${left || 'none'}`,
+    );
+    if (f.list) console.log(f.list.replace(/^/gm, '      '));
+  }
+});
+
 describe('accessibility gate (axe-core)', { skip: browserSkip }, () => {
   let server: TestServer;
   let browser: Browser;
@@ -97,18 +114,6 @@ describe('accessibility gate (axe-core)', { skip: browserSkip }, () => {
   after(async () => {
     await browser?.close();
     await server?.stop();
-    console.log(
-      '\naxe-core, violations per page (serious+critical / others, counted by node; then what axe left for a person to check):',
-    );
-    for (const f of figures) {
-      const counts = new Map<string, number>();
-      for (const id of f.undecided) counts.set(id, (counts.get(id) ?? 0) + 1);
-      const left = [...counts].map(([id, n]) => `${id} ${n}`).join(', ');
-      console.log(
-        `  ${f.state.padEnd(14)} ${f.variant.padEnd(14)} ${f.serious} / ${f.others}   to check: ${left || 'none'}`,
-      );
-      if (f.list) console.log(f.list.replace(/^/gm, '      '));
-    }
   });
 
   for (const v of VARIANTS) {
@@ -178,6 +183,56 @@ describe('accessibility gate (axe-core)', { skip: browserSkip }, () => {
         await check(page.page, 'signed-out', v.name);
       } finally {
         await page.close();
+      }
+    });
+  }
+});
+
+describe('accessibility gate (axe-core): AUTH=password sign-in and sign-up', { skip: browserSkip }, () => {
+  let server: TestServer;
+  let browser: Browser;
+
+  before(async () => {
+    [server, browser] = await Promise.all([startServer({ env: { AUTH: 'password' } }), launchBrowser()]);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  for (const v of VARIANTS) {
+    test(`${v.name}: password sign-in, sign-up, their errors, and a sign-up that reaches the chat`, async () => {
+      const context = await newContext(browser, { viewport: v.viewport, colorScheme: v.colorScheme });
+      try {
+        const page = await context.newPage();
+        await page.goto(`${server.url}/login`);
+        await page.getByTestId('login-password').waitFor();
+        await check(page, 'password-sign-in', v.name);
+        await page.getByTestId('login-name').fill(`Nobody ${run}${v.name}`);
+        await page.getByTestId('login-password').fill('not the password');
+        await page.getByTestId('login-submit').click();
+        await page.getByTestId('login-error').filter({ hasText: 'Wrong name or password.' }).waitFor();
+        await check(page, 'password-sign-in-error', v.name);
+
+        await page.getByTestId('signup-link').click();
+        await page.getByTestId('signup-form').waitFor();
+        await check(page, 'password-sign-up', v.name);
+        const name = `Pia ${run}${v.name.replace(/\W/g, '')}`;
+        await page.getByTestId('signup-name').fill(name);
+        await page.getByTestId('signup-password').fill('short');
+        // The browser's own minlength check would stop the form: submit it as the server sees it.
+        await page.evaluate(() =>
+          document.querySelector('[data-testid="signup-form"]')?.setAttribute('novalidate', ''),
+        );
+        await page.getByTestId('signup-submit').click();
+        await page.getByTestId('login-error').filter({ hasText: 'at least 8 characters' }).waitFor();
+        await check(page, 'password-sign-up-error', v.name);
+        await page.getByTestId('signup-password').fill('a long enough password');
+        await page.getByTestId('signup-submit').click();
+        await page.waitForURL(`${server.url}/chat`);
+        await page.getByTestId('chat-app').waitFor();
+      } finally {
+        await context.close();
       }
     });
   }
