@@ -130,6 +130,11 @@ describe(
       const html = await (await fetch(`${b.url}/chat`, { headers: { cookie: me.cookie } })).text();
       const order = [...html.matchAll(/data-testid="conv" data-room-id="([^"]+)"/g)].map((m) => m[1]);
       assert.deepEqual(order, [rooms[0], rooms[1], rooms[2]]);
+      // Each entry shows the same unread count as `joined` (a badge hidden at 0).
+      const badges = [...html.matchAll(/data-testid="unread-badge"( hidden)?><span class="unread-count">(\d+)</g)].map(
+        (m) => (m[1] ? 'hidden' : m[2]),
+      );
+      assert.deepEqual(badges, ['2', '1', 'hidden']);
     });
 
     test('members: every member with online state; not a member refused', async () => {

@@ -224,6 +224,13 @@ describe('resume marks', () => {
 });
 
 describe('unread counts and typists', () => {
+  test("the page starts from the server's unread counts (GET /chat's summary), and new messages add to them", () => {
+    let s = setConnected(initialState(me, [room('r1'), { ...room('r2'), unread: 3 } as RoomWithMessages]), true, 0);
+    assert.equal(s.rooms.r2!.unread, 3);
+    s = receive(s, 'r2', [msg('7-0', other, { room_id: 'r2' })], 'live');
+    assert.equal(s.rooms.r2!.unread, 4);
+  });
+
   test("others' messages count unless the reader looks at the room", () => {
     let s = connected([room('r1'), room('r2')]);
     assert.equal(s.active, 'r1');

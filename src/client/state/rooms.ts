@@ -13,7 +13,7 @@ import type { ChatState, Me, Pending, RoomState } from './types.js';
 const ORPHANS_KEPT = 200;
 const TYPING_SHOWN_MS = 3000;
 
-function newRoom(room: RoomWithMessages): RoomState {
+function newRoom(room: RoomWithMessages & { unread?: number }): RoomState {
   const empty: RoomState = {
     id: room.room_id,
     name: room.room_name,
@@ -25,7 +25,8 @@ function newRoom(room: RoomWithMessages): RoomState {
     live: true,
     liveMax: undefined,
     run: undefined,
-    unread: 0,
+    // The server's count where it gave one (GET /chat's summary); live messages add to it.
+    unread: room.unread ?? 0,
     mentioned: false,
     members: [],
     typists: [],
