@@ -1,15 +1,16 @@
 // `npm run dev`: the server under `tsx watch` (restarts when a server file changes), and the
 // browser side rebuilt whenever src/client/, src/shared/ (imported by the bundle) or
-// views/macros/ change — the bundle and the precompiled macros — so the markup the server renders
-// and the markup the browser renders come from the same macros while developing. Reload the page
-// to pick a browser rebuild up.
+// views/macros/ or public/css/ change — the bundle, the precompiled macros and the style sheet,
+// under new content-hashed names — so the markup the server renders and the markup the browser
+// renders come from the same macros while developing. The server reads the rebuilt manifest
+// (src/http/assets.ts) on the next page: reload the page to pick a browser rebuild up.
 import { execFile, spawn } from 'node:child_process';
 import { watch } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const watched = ['src/client', 'src/shared', 'views/macros'];
+const watched = ['src/client', 'src/shared', 'views/macros', 'public/css'];
 
 let building = false;
 let again = false;

@@ -23,9 +23,10 @@ function newest(p) {
 }
 
 const builtAt = (f) => (existsSync(f) ? statSync(f).mtimeMs : 0);
-const outputs = [path.join(root, 'dist', 'main.js'), path.join(root, 'public', 'build', 'templates.js')];
+// The manifest is the browser build's last write (scripts/build.mjs).
+const outputs = [path.join(root, 'dist', 'main.js'), path.join(root, 'public', 'build', 'manifest.json')];
 const built = Math.min(...outputs.map(builtAt));
-const [sourceTime, source] = ['src', 'views/macros', 'tsconfig.json', 'scripts/build.mjs']
+const [sourceTime, source] = ['src', 'views/macros', 'public/css', 'tsconfig.json', 'scripts/build.mjs']
   .map((p) => newest(path.join(root, p)))
   .reduce((a, b) => (b[0] > a[0] ? b : a));
 

@@ -1,4 +1,5 @@
 /** The Express app: one concern per middleware, in this order. */
+import path from 'node:path';
 import express, { type Express, type RequestHandler } from 'express';
 import { readSignedOutNote } from '../auth/sign-in.js';
 import type { AuthProvider } from '../auth/types.js';
@@ -7,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Limiter } from '../store/limiter.js';
 import type { ChatStore } from '../store/types.js';
+import { loadAssets } from './assets.js';
 import { chatRoutes, type ChatRouteDeps } from './chat-routes.js';
 import { errorHandler, notFound } from './errors.js';
 import { setUpHealthChecks, startingGate } from './set-up-health.js';
@@ -43,7 +45,9 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  setUpViews(app, deps.root, config.production);
+  // The browser files' names: read once in production; in development again after each rebuild.
+  const assets = loadAssets(path.join(deps.root, 'public', 'build'), !config.production);
+  setUpViews(app, deps.root, config.production, assets);
 
   // Security headers first: health answers carry them too.
   app.use(setUpWebSecurity(config, deps.csp));
@@ -52,7 +56,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.metrics) app.use(setUpMetrics(deps.metrics, config.metricsToken));
   app.use(setUpRequestLogging(logger));
   app.use(startingGate(isReady));
-  app.use(setUpStaticResources(deps.root, config.production));
+  app.use(setUpStaticResources(deps.root, config.production, assets));
   app.use(setUpOriginCheck(config));
   app.use(express.json({ limit: '32kb' }));
   app.use(express.urlencoded({ extended: false, limit: '32kb' }));

@@ -3,8 +3,9 @@ import path from 'node:path';
 import type { Express } from 'express';
 import nunjucks from 'nunjucks';
 import { LIMITS } from '../shared/limits.js';
+import type { Assets } from './assets.js';
 
-export function setUpViews(app: Express, root: string, production: boolean): nunjucks.Environment {
+export function setUpViews(app: Express, root: string, production: boolean, assets: Assets): nunjucks.Environment {
   const env = nunjucks.configure([path.join(root, 'views')], {
     autoescape: true,
     express: app,
@@ -13,6 +14,9 @@ export function setUpViews(app: Express, root: string, production: boolean): nun
   });
   // Shared with the browser's environment (src/client/templates.ts): the macros read it.
   env.addGlobal('pageSize', LIMITS.pageMessages);
+  // Every page names its browser files through this (views/layout.njk): the build's content-hashed
+  // names from its manifest, or a vendor file under its package version (./assets.ts).
+  env.addGlobal('asset', (name: string) => assets.url(name));
   app.set('view engine', 'njk');
   return env;
 }

@@ -25,7 +25,7 @@ function scratchProject(buildAgeSeconds: number): string {
     path.join(dir, 'scripts', 'build.mjs'),
     `import { mkdirSync, writeFileSync } from 'node:fs';
      mkdirSync('dist', { recursive: true }); mkdirSync('public/build', { recursive: true });
-     writeFileSync('dist/main.js', ''); writeFileSync('public/build/templates.js', '');
+     writeFileSync('dist/main.js', ''); writeFileSync('public/build/manifest.json', '');
      writeFileSync('built.marker', 'yes');`,
   );
   mkdirSync(path.join(dir, 'src'));
@@ -34,13 +34,13 @@ function scratchProject(buildAgeSeconds: number): string {
   mkdirSync(path.join(dir, 'public', 'build'), { recursive: true });
   writeFileSync(path.join(dir, 'src', 'main.ts'), 'export {};\n');
   writeFileSync(path.join(dir, 'dist', 'main.js'), '');
-  writeFileSync(path.join(dir, 'public', 'build', 'templates.js'), '');
+  writeFileSync(path.join(dir, 'public', 'build', 'manifest.json'), '');
   // Every source an hour old; the build `buildAgeSeconds` old (older than the sources when > 1 h).
   const now = Date.now() / 1000;
   for (const f of ['scripts/build.mjs', 'src/main.ts', 'src', 'views/macros']) {
     utimesSync(path.join(dir, f), now - HOUR, now - HOUR);
   }
-  for (const f of ['dist/main.js', 'public/build/templates.js']) {
+  for (const f of ['dist/main.js', 'public/build/manifest.json']) {
     utimesSync(path.join(dir, f), now - buildAgeSeconds, now - buildAgeSeconds);
   }
   return dir;
