@@ -53,6 +53,8 @@ interface Writer {
   samples: Map<string, string>;
   /** performance.now() of the last acknowledged write. */
   lastAck: number;
+  /** The longest time no loop of this writer got an acknowledgement. */
+  longestStallMs: number;
   ops: number;
   stop(): Promise<void>;
 }
@@ -68,6 +70,7 @@ function startWriter(name: string, client: Cluster): Writer {
     errors: new Map(),
     samples: new Map(),
     lastAck: 0,
+    longestStallMs: 0,
     ops: 0,
     stop: async () => {
       running = false;
@@ -81,7 +84,10 @@ function startWriter(name: string, client: Cluster): Writer {
       try {
         await client.set(key, '1');
         w.acked.push(key);
-        w.lastAck = performance.now();
+        const now = performance.now();
+        // Only across the fault: the first ack has nothing before it.
+        if (w.lastAck > 0) w.longestStallMs = Math.max(w.longestStallMs, Math.round(now - w.lastAck));
+        w.lastAck = now;
       } catch (err) {
         const k = kindOf(err);
         w.errors.set(k, (w.errors.get(k) ?? 0) + 1);
@@ -306,7 +312,7 @@ describe('Redis Cluster harness', { skip: redisClusterSkip, timeout: 180_000 }, 
         );
         for (const [i, w] of writers.entries()) {
           console.log(
-            `#   writer ${w.name}: ${figures({ ops: w.ops, acked: w.acked.length, lostAcked: lost[i], errors: Object.fromEntries(w.errors) })}`,
+            `#   writer ${w.name}: ${figures({ ops: w.ops, acked: w.acked.length, lostAcked: lost[i], longestStallMs: w.longestStallMs, errors: Object.fromEntries(w.errors) })}`,
           );
           for (const [k, m] of w.samples) console.log(`#     ${k}: ${m}`);
         }
