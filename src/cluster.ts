@@ -43,7 +43,7 @@ async function runPrimary(): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
-  if (workers > 1 && !config.redisUrl) {
+  if (workers > 1 && !config.redis) {
     fail(
       `Invalid configuration:\n  - REDIS_URL is required with ${workers} workers (WEB_CONCURRENCY): ` +
         'the in-process store would give each worker a chat of its own',
@@ -87,7 +87,7 @@ async function runPrimary(): Promise<void> {
       resolve(typeof addr === 'object' && addr ? addr.port : config.port);
     });
   }).catch((err: unknown) => fail(listenError(err, config.port) ?? String(err)));
-  logger.info({ port, workers, store: config.redisUrl ? 'redis' : 'memory' }, 'listening');
+  logger.info({ port, workers, store: config.redis ? 'redis' : 'memory' }, 'listening');
 
   const stop = (signal: string): void => {
     if (stopping) return;

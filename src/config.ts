@@ -13,12 +13,17 @@ export interface FirebaseWebConfig {
   appId?: string;
 }
 
+/** One Redis (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES: its seed nodes). */
+export type RedisTarget = { url: string } | { clusterNodes: { host: string; port: number }[] };
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   production: boolean;
   port: number;
-  /** Null: the in-process store. */
+  /** A standalone Redis (REDIS_URL); null with REDIS_CLUSTER_NODES or the in-process store. */
   redisUrl: string | null;
+  /** Where the store lives: one Redis, a Redis Cluster's seed nodes, or null (in process). */
+  redis: RedisTarget | null;
   /** Prefix of every Redis key and of the Socket.IO adapter's channels. */
   redisPrefix: string;
   sessionSecret: string;
@@ -110,6 +115,29 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) {
     problems.push(`REDIS_URL must start with redis:// or rediss:// (got "${redisUrl}")`);
   }
+  const clusterRaw = str('REDIS_CLUSTER_NODES');
+  let clusterNodes: { host: string; port: number }[] | null = null;
+  if (clusterRaw !== undefined) {
+    clusterNodes = [];
+    for (const entry of clusterRaw.split(',').map((e) => e.trim())) {
+      // host:port, the host possibly an IPv6 literal in brackets.
+      const m = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(entry);
+      const port = m ? Number(m[2]) : 0;
+      if (!m || port < 1 || port > 65535) {
+        problems.push(`REDIS_CLUSTER_NODES must be host:port entries separated by commas (got "${entry}")`);
+        continue;
+      }
+      clusterNodes.push({ host: (m[1] ?? '').replace(/^\[|\]$/g, ''), port });
+    }
+    if (redisUrl !== null) problems.push('REDIS_URL and REDIS_CLUSTER_NODES are both set: set one of them');
+  }
+  const redisPrefix = str('REDIS_PREFIX') ?? 'chat:';
+  // In a cluster the first {...} of a key is its hash tag: braces in the prefix would put every
+  // key in one slot (or split a room's keys over several).
+  if (clusterNodes !== null && /[{}]/.test(redisPrefix)) {
+    problems.push(`REDIS_PREFIX must not contain { or } with REDIS_CLUSTER_NODES (got "${redisPrefix}")`);
+  }
+  const redis: RedisTarget | null = clusterNodes ? { clusterNodes } : redisUrl ? { url: redisUrl } : null;
 
   let sessionSecret = str('SESSION_SECRET');
   if (sessionSecret === undefined) {
@@ -182,7 +210,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     production,
     port: int('PORT', 3000, 0, 65535),
     redisUrl,
-    redisPrefix: str('REDIS_PREFIX') ?? 'chat:',
+    redis,
+    redisPrefix,
     sessionSecret,
     sessionMaxAgeMs: int('SESSION_MAX_AGE_DAYS', 14, 1, 365) * 24 * 3600 * 1000,
     auth,

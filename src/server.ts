@@ -10,7 +10,6 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Express } from 'express';
-import type { Redis } from 'ioredis';
 import { firebaseCspSources } from './auth/firebase-csp.js';
 import { createAuth } from './auth/index.js';
 import { createSessionMiddleware } from './auth/session.js';
@@ -29,7 +28,8 @@ import { createStore } from './store/index.js';
 import { instrumentStore } from './store/instrumented.js';
 import { createKeys } from './store/keys.js';
 import { createLimiter } from './store/limiter.js';
-import { createRedisClient, whenReady } from './store/redis-client.js';
+import { createLocalFanout } from './store/fanout.js';
+import { createRedisClient, whenReady, type RedisClient } from './store/redis-client.js';
 import type { ChatStore } from './store/types.js';
 
 /** The project root (dist/.. or src/..): views/ and public/ live there. */
@@ -52,24 +52,26 @@ export interface ChatServer {
 const DRAIN_TIMEOUT_MS = 10_000;
 
 export async function createChatServer(config: Config, logger: Logger): Promise<ChatServer> {
-  const redisClients: Redis[] = [];
-  let redis: Redis | null = null;
-  let adapterClients: { pub: Redis; sub: Redis } | null = null;
-  if (config.redisUrl) {
+  const redisClients: RedisClient[] = [];
+  let redis: RedisClient | null = null;
+  let adapterClients: { pub: RedisClient; sub: RedisClient } | null = null;
+  if (config.redis) {
     const opts = { commandTimeoutMs: config.storeTimeoutMs };
-    redis = createRedisClient(config.redisUrl, 'chat-store', logger, { ...opts, replayAfterReconnect: false });
+    redis = createRedisClient(config.redis, 'chat-store', logger, { ...opts, replayAfterReconnect: false });
     // The adapter's subscriber sits in subscribe mode, so it needs a connection of its own.
-    const pub = createRedisClient(config.redisUrl, 'chat-adapter-pub', logger, opts);
-    const sub = createRedisClient(config.redisUrl, 'chat-adapter-sub', logger, { commandTimeoutMs: 0 });
+    const pub = createRedisClient(config.redis, 'chat-adapter-pub', logger, opts);
+    const sub = createRedisClient(config.redis, 'chat-adapter-sub', logger, { commandTimeoutMs: 0, subscriber: true });
     adapterClients = { pub, sub };
     redisClients.push(redis, pub, sub);
   }
   const metrics = createMetrics();
-  const store = instrumentStore(createStore(config, logger, redis ?? undefined), metrics);
+  // The in-process store delivers what it stores through this; Redis publishes to every node.
+  const localFanout = config.redis ? null : createLocalFanout();
+  const store = instrumentStore(createStore(config, logger, redis ?? undefined, localFanout ?? undefined), metrics);
   logger.info(
     { store: store.kind },
     store.kind === 'redis'
-      ? 'store: Redis'
+      ? `store: Redis${config.redis && 'clusterNodes' in config.redis ? ' Cluster' : ''}`
       : 'store: in-process (REDIS_URL unset; one node, nothing kept across restarts)',
   );
 
@@ -157,6 +159,7 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
       auth,
       session,
       adapterClients,
+      localFanout,
       redis,
       presence,
       drain,
@@ -167,7 +170,7 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
     logger.info('ready');
   })();
   // On the in-process store there is nothing to wait for: the node is whole when returned.
-  if (!config.redisUrl) await ready;
+  if (!config.redis) await ready;
 
   let shuttingDown: Promise<void> | null = null;
   return {

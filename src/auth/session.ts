@@ -6,7 +6,7 @@
 import type { RequestHandler } from 'express';
 import session from 'express-session';
 import { RedisStore } from 'connect-redis';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.js';
 import type { Config } from '../config.js';
 
 declare module 'express-session' {
@@ -17,7 +17,7 @@ declare module 'express-session' {
 
 export const SESSION_COOKIE = 'connect.sid';
 
-export function createSessionMiddleware(config: Config, redis: Redis | null): RequestHandler {
+export function createSessionMiddleware(config: Config, redis: RedisClient | null): RequestHandler {
   return session({
     name: SESSION_COOKIE,
     secret: config.sessionSecret,

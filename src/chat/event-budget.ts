@@ -4,7 +4,7 @@
  * clock, so node clocks do not matter), else in process. An event refused for the budget takes
  * no token.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.js';
 import type { Ack } from '../shared/events.js';
 import { ERRORS } from '../shared/limits.js';
 import { textPayload } from '../shared/schemas.js';
@@ -21,7 +21,7 @@ export interface BudgetOptions {
 }
 
 /** KEYS: the user's bucket (hash t = tokens, ts = ms). ARGV: per second, burst. Returns 1 or 0. */
-const TAKE = `
+const TAKE = `#!lua
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -44,7 +44,11 @@ type Scripts = { chatBudgetTake(key: string, perSecond: number, burst: number): 
 /** Buckets kept in process at most before full ones are dropped (a full bucket is no bucket). */
 const MEMORY_SWEEP_AT = 10_000;
 
-export function createEventBudget(redis: Redis | null, key: (uid: string) => string, opts: BudgetOptions): EventBudget {
+export function createEventBudget(
+  redis: RedisClient | null,
+  key: (uid: string) => string,
+  opts: BudgetOptions,
+): EventBudget {
   if (redis) {
     redis.defineCommand('chatBudgetTake', { numberOfKeys: 1, lua: TAKE });
     const cmd = redis as unknown as Scripts;

@@ -1,5 +1,6 @@
 /** `text`, `history`, `typing`: what is said in a room. */
-import { roomChannel, userChannel } from '../shared/events.js';
+import { userChannel } from '../shared/events.js';
+import { roomChannel } from '../store/fanout.js';
 import type { Ack } from '../shared/events.js';
 import { ERRORS, LIMITS } from '../shared/limits.js';
 import { historyPayload, parseMessageText, roomPayload, textPayload } from '../shared/schemas.js';
@@ -38,10 +39,7 @@ export function createMessageHandlers({ store, nsp, throttle, typingKey }: Messa
         ...(client_id === undefined ? {} : { client_id }),
       });
       if (!result.ok) throw new Refusal(result.error);
-      // The Redis store publishes through the adapter inside its write (delivery order equals
-      // storage order on every node); the in-process store leaves delivery to us. A resend of a
-      // stored client id (message null) was delivered when it was stored.
-      if (result.message && !result.published) nsp.to(roomChannel(room_id)).emit('internal_msg', result.message);
+      // Delivered by the store (fanout.ts); a resend of a stored client id was delivered then.
       return { ok: true, id: result.id, time: result.time };
     },
 

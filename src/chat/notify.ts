@@ -3,7 +3,8 @@
  * their user's room (`user:<uid>`), so all tabs of a user follow, wherever they are connected;
  * the Redis adapter relays these to the other nodes.
  */
-import { roomChannel, userChannel } from '../shared/events.js';
+import { userChannel } from '../shared/events.js';
+import { roomChannel } from '../store/fanout.js';
 import type { RoomRef, RoomWithMessages, StatusEvent, UserProfile } from '../shared/types.js';
 import type { ChatNamespace } from './types.js';
 

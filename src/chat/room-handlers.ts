@@ -1,5 +1,5 @@
 /** `joined`, `join_random`, `exit_room`: a socket's rooms and the user's membership. */
-import { roomChannel } from '../shared/events.js';
+import { roomChannel } from '../store/fanout.js';
 import type { Ack, AckOk } from '../shared/events.js';
 import { ERRORS, LIMITS } from '../shared/limits.js';
 import { emptyPayload, roomPayload } from '../shared/schemas.js';

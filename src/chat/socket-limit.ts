@@ -2,7 +2,7 @@
  * Socket leases, held across every node: the cap on open sockets per user (MAX_SOCKETS_PER_USER)
  * and presence (CONTRACT "Presence"). With Redis, each open socket is a member of one sorted set
  * per user, scored by when its lease ends (Redis time, so node clocks do not matter); claiming a
- * slot is one Lua script, so two nodes cannot both take the last one. Nodes renew their sockets'
+ * slot is one Lua script in the user's slot, so two nodes cannot both take the last one. Nodes renew their sockets'
  * leases on a heartbeat, so the sockets of a node that dies without closing them (SIGKILL) stop
  * counting after LEASE_MS — short, so a user whose tabs were on that node is not locked out for
  * long (the page retries `too many connections` meanwhile).
@@ -14,7 +14,7 @@
  * offline: a reload within the grace is no flap, a crashed node's users go offline within
  * LEASE_MS + SWEEP_MS.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.js';
 import type { Logger } from '../logger.js';
 
 export type Acquired = 'refused' | 'online' | 'more';
@@ -45,81 +45,86 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
-/** KEYS: the user's sockets, presence. ARGV: socket id, lease ms, max, uid. 0 refused, 1 more, 2 online. */
-const ACQUIRE = `${NOW}
+/*
+ * A user's socket set lives in their slot, presence is one key elsewhere: each change is a step
+ * on the user's set, then one on presence, and the presence steps are written so any
+ * interleaving of two nodes' steps ends right. Coming online raises the user's time (GT);
+ * the last socket closing lowers it only where it exists (XX); going offline removes the user
+ * only while their time is still the one the sweep saw passed (a socket taken meanwhile raised
+ * it, and its node announces them online again).
+ */
+
+/** User slot. KEYS: the user's sockets. ARGV: socket id, lease ms, max. {0} refused, else {1, now}. */
+const ACQUIRE = `#!lua
+${NOW}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local open = redis.call('ZCARD', KEYS[1])
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and open >= tonumber(ARGV[3]) then return 0 end
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and open >= tonumber(ARGV[3]) then return {0} end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-local was = redis.call('ZSCORE', KEYS[2], ARGV[4])
-redis.call('ZADD', KEYS[2], 'GT', now + tonumber(ARGV[2]), ARGV[4])
-if was then return 1 end
-return 2
+return {1, now}
 `;
 
-/** KEYS: the user's sockets, presence. ARGV: socket id, grace ms, uid. */
-const RELEASE = `${NOW}
+/** Presence. KEYS: presence. ARGV: uid, until. 1 when the user was not online (now they are). */
+const ONLINE = `#!lua
+local was = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+if was then return 0 end
+return 1
+`;
+
+/** User slot. KEYS: the user's sockets. ARGV: socket id. Returns {sockets left, now}. */
+const RELEASE = `#!lua
+${NOW}
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) == 0 and redis.call('ZSCORE', KEYS[2], ARGV[3]) then
-  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[3])
-end
-return 1
+return {redis.call('ZCARD', KEYS[1]), now}
 `;
 
 /**
- * KEYS: presence, then many users' socket sets. ARGV: lease ms, then per user: uid, how many
- * socket ids, the ids (only those still listed are renewed). One call renews a whole batch: a
- * call per user cost ~40 µs each and, at 4,000 users, held the store's connection for 160 ms.
+ * User slot. KEYS: the user's sockets. ARGV: lease ms, socket ids (only those still listed are
+ * renewed). Returns the new lease end while the user has sockets, else 0.
  */
-const RENEW = `${NOW}
+const RENEW = `#!lua
+${NOW}
 local lease = tonumber(ARGV[1])
-local a = 2
-for k = 2, #KEYS do
-  local uid, n = ARGV[a], tonumber(ARGV[a + 1])
-  for i = a + 2, a + 1 + n do redis.call('ZADD', KEYS[k], 'XX', now + lease, ARGV[i]) end
-  redis.call('PEXPIRE', KEYS[k], lease)
-  if redis.call('ZCARD', KEYS[k]) > 0 then redis.call('ZADD', KEYS[1], 'GT', now + lease, uid) end
-  a = a + n + 2
-end
-return 1
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + lease, ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], lease)
+if redis.call('ZCARD', KEYS[1]) > 0 then return now + lease end
+return 0
 `;
 
-/** KEYS: presence, the user's sockets. ARGV: uid. 1 when this call took the user offline. */
-const CLAIM_OFFLINE = `${NOW}
-local until_ = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not until_ or tonumber(until_) > now then return 0 end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-if redis.call('ZCARD', KEYS[2]) > 0 then return 0 end
+/** User slot. KEYS: the user's sockets. Returns how many of their sockets hold a lease now. */
+const OPEN = `#!lua
+${NOW}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZCARD', KEYS[1])
+`;
+
+/** Presence. KEYS: presence. ARGV: uid, the time the sweep saw. 1 when this call took them offline. */
+const CLAIM_OFFLINE = `#!lua
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 return 1
 `;
 
-/** Users per renewal call: small enough that other commands interleave between the calls. */
+/** Users renewed at once (one script each, auto-pipelined), so other commands interleave. */
 const RENEW_BATCH = 200;
 /** Users looked at per sweep at most (the rest wait for the next one). */
 const SWEEP_BATCH = 500;
 
 type Scripts = {
-  chatSocketAcquire(
-    key: string,
-    presence: string,
-    id: string,
-    lease: number,
-    max: number,
-    uid: string,
-  ): Promise<number>;
-  chatSocketRelease(key: string, presence: string, id: string, grace: number, uid: string): Promise<number>;
-  chatSocketRenew(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
-  chatClaimOffline(presence: string, key: string, uid: string): Promise<number>;
+  chatSocketAcquire(key: string, id: string, lease: number, max: number): Promise<[0] | [1, number]>;
+  chatPresenceOnline(presence: string, uid: string, until: number): Promise<number>;
+  chatSocketRelease(key: string, id: string): Promise<[number, number]>;
+  chatSocketRenew(key: string, lease: number, ...ids: string[]): Promise<number>;
+  chatSocketOpen(key: string): Promise<number>;
+  chatClaimOffline(presence: string, uid: string, seen: string): Promise<number>;
 };
-
-const ACQUIRED: readonly Acquired[] = ['refused', 'more', 'online'];
 
 export interface SocketLimiterOptions {
   max: number;
-  redis: Redis | null;
+  redis: RedisClient | null;
   key: (uid: string) => string;
   /** The presence sorted set. */
   presenceKey: string;
@@ -130,41 +135,56 @@ export function createSocketLimiter(opts: SocketLimiterOptions): SocketLimiter {
   return opts.redis ? redisLimiter(opts, opts.redis) : memoryLimiter(opts.max);
 }
 
-function redisLimiter({ max, key, presenceKey, logger }: SocketLimiterOptions, redis: Redis): SocketLimiter {
-  redis.defineCommand('chatSocketAcquire', { numberOfKeys: 2, lua: ACQUIRE });
-  redis.defineCommand('chatSocketRelease', { numberOfKeys: 2, lua: RELEASE });
-  redis.defineCommand('chatSocketRenew', { lua: RENEW });
-  redis.defineCommand('chatClaimOffline', { numberOfKeys: 2, lua: CLAIM_OFFLINE });
+function redisLimiter({ max, key, presenceKey, logger }: SocketLimiterOptions, redis: RedisClient): SocketLimiter {
+  redis.defineCommand('chatSocketAcquire', { numberOfKeys: 1, lua: ACQUIRE });
+  redis.defineCommand('chatPresenceOnline', { numberOfKeys: 1, lua: ONLINE });
+  redis.defineCommand('chatSocketRelease', { numberOfKeys: 1, lua: RELEASE });
+  redis.defineCommand('chatSocketRenew', { numberOfKeys: 1, lua: RENEW });
+  redis.defineCommand('chatSocketOpen', { numberOfKeys: 1, lua: OPEN });
+  redis.defineCommand('chatClaimOffline', { numberOfKeys: 1, lua: CLAIM_OFFLINE });
   const cmd = redis as unknown as Scripts;
   return {
     async acquire(uid, socketId) {
-      const n = await cmd.chatSocketAcquire(key(uid), presenceKey, socketId, LEASE_MS, max, uid);
-      return ACQUIRED[n] ?? 'refused';
+      const taken = await cmd.chatSocketAcquire(key(uid), socketId, LEASE_MS, max);
+      if (taken[0] === 0) return 'refused';
+      return (await cmd.chatPresenceOnline(presenceKey, uid, Number(taken[1]) + LEASE_MS)) === 1 ? 'online' : 'more';
     },
     async release(uid, socketId) {
       // A lost release is not lost for long: the lease lapses by itself.
-      await cmd
-        .chatSocketRelease(key(uid), presenceKey, socketId, RETURN_GRACE_MS, uid)
-        .catch((err: unknown) => logger.warn({ err, uid }, 'socket release failed'));
+      try {
+        const [left, now] = await cmd.chatSocketRelease(key(uid), socketId);
+        if (left === 0) await redis.zadd(presenceKey, 'XX', Number(now) + RETURN_GRACE_MS, uid);
+      } catch (err) {
+        logger.warn({ err, uid }, 'socket release failed');
+      }
     },
     async renew(open) {
       const users = [...open];
       // One batch after another, so messages posted meanwhile wait for one batch at most.
       for (let i = 0; i < users.length; i += RENEW_BATCH) {
         const batch = users.slice(i, i + RENEW_BATCH);
-        const args: (string | number)[] = [LEASE_MS];
-        for (const [uid, ids] of batch) args.push(uid, ids.length, ...ids);
-        await cmd
-          .chatSocketRenew(batch.length + 1, presenceKey, ...batch.map(([uid]) => key(uid)), ...args)
-          .catch((err: unknown) => logger.warn({ err, users: batch.length }, 'socket lease renewal failed'));
+        try {
+          const until = await Promise.all(batch.map(([uid, ids]) => cmd.chatSocketRenew(key(uid), LEASE_MS, ...ids)));
+          const args: (string | number)[] = [];
+          batch.forEach(([uid], j) => {
+            if (Number(until[j]) > 0) args.push(Number(until[j]), uid);
+          });
+          if (args.length > 0) await redis.zadd(presenceKey, 'GT', ...args);
+        } catch (err) {
+          logger.warn({ err, users: batch.length }, 'socket lease renewal failed');
+        }
       }
     },
     async sweep() {
       const [sec, micro] = await redis.time();
       const now = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
-      const due = await redis.zrangebyscore(presenceKey, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
-      const claimed = await Promise.all(due.map((uid) => cmd.chatClaimOffline(presenceKey, key(uid), uid)));
-      return due.filter((_, i) => claimed[i] === 1);
+      const due = await redis.zrangebyscore(presenceKey, '-inf', now, 'WITHSCORES', 'LIMIT', 0, SWEEP_BATCH);
+      const users: [uid: string, seen: string][] = [];
+      for (let i = 0; i + 1 < due.length; i += 2) users.push([due[i] as string, due[i + 1] as string]);
+      const open = await Promise.all(users.map(([uid]) => cmd.chatSocketOpen(key(uid))));
+      const idle = users.filter((_, i) => open[i] === 0);
+      const claimed = await Promise.all(idle.map(([uid, seen]) => cmd.chatClaimOffline(presenceKey, uid, seen)));
+      return idle.filter((_, i) => claimed[i] === 1).map(([uid]) => uid);
     },
     async online(uids) {
       if (uids.length === 0) return new Set();

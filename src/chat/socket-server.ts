@@ -6,17 +6,19 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Server } from 'socket.io';
-import { createAdapter } from '@socket.io/redis-adapter';
-import type { Redis } from 'ioredis';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
+import { Cluster } from 'ioredis';
 import type { AuthProvider } from '../auth/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { CHAT_NAMESPACE, userChannel } from '../shared/events.js';
 import type { ClientToServerEvents } from '../shared/events.js';
+import type { Message } from '../shared/types.js';
 import { ERRORS } from '../shared/limits.js';
-import { adapterKeyOf } from '../store/index.js';
+import { adapterChannelPrefix, roomChannel, type LocalFanout } from '../store/fanout.js';
 import { createKeys } from '../store/keys.js';
+import type { RedisClient } from '../store/redis-client.js';
 import type { ChatStore } from '../store/types.js';
 import { createCatchUpHandlers } from './catch-up-handlers.js';
 import { createMemberHandlers } from './member-handlers.js';
@@ -36,9 +38,11 @@ export interface SocketDeps {
   auth: AuthProvider;
   session: RequestHandler;
   /** Publisher and subscriber for the Redis adapter; null on the in-process store. */
-  adapterClients: { pub: Redis; sub: Redis } | null;
+  adapterClients: { pub: RedisClient; sub: RedisClient } | null;
+  /** The in-process store's deliveries (fanout.ts); null on Redis, which publishes to the adapter. */
+  localFanout: (LocalFanout & { attach(receiver: (message: Message) => void): void }) | null;
   /** The store's client (event budget, throttles, lease renewal); null on the in-process store. */
-  redis: Redis | null;
+  redis: RedisClient | null;
   /** Socket leases and presence (socket-limit.ts), shared with the HTTP routes. */
   presence: SocketLimiter;
   drain: Drain;
@@ -73,9 +77,14 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
     },
   });
   if (deps.adapterClients) {
+    // Sharded Pub/Sub (Redis >= 7), on one Redis and on a cluster alike: each Socket.IO room has
+    // its own channel ("dynamic"), which a chat room's shares the slot of its keys with, so the
+    // posting script publishes there (fanout.ts). Classic PUBLISH would go to every cluster node.
     io.adapter(
-      // The same key the Redis store publishes messages under (adapterKeyOf).
-      createAdapter(deps.adapterClients.pub, deps.adapterClients.sub, { key: adapterKeyOf(config) }),
+      createShardedAdapter(deps.adapterClients.pub, deps.adapterClients.sub, {
+        channelPrefix: adapterChannelPrefix(config.redisPrefix),
+        subscriptionMode: 'dynamic',
+      }),
     );
   }
 
@@ -87,6 +96,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
 
   const nsp: ChatNamespace = io.of(CHAT_NAMESPACE);
   const notify = createNotifier(nsp);
+  deps.localFanout?.attach((message) => nsp.to(roomChannel(message.room_id)).emit('internal_msg', message));
   if (deps.adapterClients) resyncAfterSubscriberLoss(deps.adapterClients.sub, nsp, logger);
   const keys = createKeys(config.redisPrefix);
   const limiter = deps.presence;
@@ -195,7 +205,19 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
  * connection is answered after it, so once the PONG is in, anything a client's catch-up does
  * not return yet reaches this node live.
  */
-function resyncAfterSubscriberLoss(sub: Redis, nsp: ChatNamespace, logger: Logger): void {
+function resyncAfterSubscriberLoss(sub: RedisClient, nsp: ChatNamespace, logger: Logger): void {
+  if (sub instanceof Cluster) {
+    // One sharded subscriber per master. After a failover, a lost node or a moved slot, ioredis
+    // replaces the subscribers concerned and re-subscribes their channels, then says
+    // `subscribersReady`; the re-subscriptions are sent but not awaited, hence the pause.
+    sub.on('subscribersReady', () => {
+      setTimeout(() => {
+        logger.warn({ sockets: nsp.sockets.size }, 'adapter subscribers reset: clients told to catch up');
+        nsp.local.emit('resync', { reason: 'subscriber' });
+      }, RESUBSCRIBE_SETTLE_MS).unref();
+    });
+    return;
+  }
   let wasReady = sub.status === 'ready';
   sub.on('ready', () => {
     if (!wasReady) {
@@ -211,6 +233,9 @@ function resyncAfterSubscriberLoss(sub: Redis, nsp: ChatNamespace, logger: Logge
       });
   });
 }
+
+/** Time for a cluster's re-sent SSUBSCRIBEs to be in place before clients catch up. */
+const RESUBSCRIBE_SETTLE_MS = 300;
 
 function openSocketsByUser(nsp: ChatNamespace): Map<string, string[]> {
   const open = new Map<string, string[]>();

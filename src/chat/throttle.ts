@@ -3,7 +3,7 @@
  * room, however many sockets and nodes the user has). Redis: `SET NX PX`, one command; in
  * process: a map of until-times, swept as it grows.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.js';
 
 export interface Throttle {
   /** True for the first call per key within `ms` (the caller acts), false for the rest. */
@@ -12,7 +12,7 @@ export interface Throttle {
 
 const MEMORY_SWEEP_AT = 10_000;
 
-export function createThrottle(redis: Redis | null): Throttle {
+export function createThrottle(redis: RedisClient | null): Throttle {
   if (redis) return { first: async (key, ms) => (await redis.set(key, '1', 'PX', ms, 'NX')) === 'OK' };
   const until = new Map<string, number>();
   return {

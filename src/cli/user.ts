@@ -34,12 +34,12 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = loadConfigOrExit();
-  if (config.redisUrl === null) {
+  if (config.redis === null) {
     process.stderr.write('REDIS_URL is not set: the in-process store lives inside a running server only\n');
     return 2;
   }
   const logger = createLogger('warn');
-  const redis = createRedisClient(config.redisUrl, 'chat-cli', logger, { commandTimeoutMs: config.storeTimeoutMs });
+  const redis = createRedisClient(config.redis, 'chat-cli', logger, { commandTimeoutMs: config.storeTimeoutMs });
   try {
     await whenReady(redis);
     const store = createStore(config, logger, redis);

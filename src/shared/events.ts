@@ -73,8 +73,10 @@ export interface SocketData {
   announce: boolean;
 }
 
-/** Socket.IO room names: one per chat room, one per user (all of a user's tabs, every node). */
-export const roomChannel = (roomId: string): string => `room:${roomId}`;
+/**
+ * Socket.IO room of one user (all of their tabs, on every node). A chat room's is `roomChannel`
+ * in store/fanout.ts, which owns message fan-out.
+ */
 export const userChannel = (uid: string): string => `user:${uid}`;
 
 export const CHAT_NAMESPACE = '/chat';

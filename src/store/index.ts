@@ -1,23 +1,20 @@
 /**
- * Chooses the store once at start-up: Redis when REDIS_URL is set (the composition root makes
- * the client with createRedisClient and owns it), else the in-process store.
+ * Chooses the store once at start-up: Redis when REDIS_URL or REDIS_CLUSTER_NODES is set (the
+ * composition root makes the client with createRedisClient and owns it), else the in-process
+ * store.
  */
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { LIMITS } from '../shared/limits.js';
+import { adapterChannelPrefix, type LocalFanout } from './fanout.js';
 import { createKeys } from './keys.js';
 import { MemoryStore } from './memory-store.js';
+import type { RedisClient } from './redis-client.js';
 import { RedisStore } from './redis-store.js';
 import type { ChatStore, StoreLimits } from './types.js';
 
 export type { ChatStore } from './types.js';
 export { createRedisClient } from './redis-client.js';
-
-/** The Socket.IO adapter's key; the store publishes messages on its channels. */
-export function adapterKeyOf(config: Pick<Config, 'redisPrefix'>): string {
-  return `${config.redisPrefix}socket.io`;
-}
 
 export function storeLimitsOf(config: Config): StoreLimits {
   return {
@@ -30,13 +27,19 @@ export function storeLimitsOf(config: Config): StoreLimits {
   };
 }
 
-export function createStore(config: Config, logger: Logger, redis?: Redis): ChatStore {
+/** `local`: the in-process store's way to the sockets (Redis publishes to every node instead). */
+export function createStore(config: Config, logger: Logger, redis?: RedisClient, local?: LocalFanout): ChatStore {
   const limits = storeLimitsOf(config);
-  if (config.redisUrl === null) {
+  if (config.redis === null) {
     logger.debug({ component: 'store', kind: 'memory' }, 'store created');
-    return new MemoryStore(limits);
+    return new MemoryStore(limits, local);
   }
-  if (!redis) throw new Error('createStore: REDIS_URL is set but no Redis client was given');
+  if (!redis) throw new Error('createStore: Redis is configured but no Redis client was given');
   logger.debug({ component: 'store', kind: 'redis', prefix: config.redisPrefix }, 'store created');
-  return new RedisStore({ redis, keys: createKeys(config.redisPrefix), limits, adapterKey: adapterKeyOf(config) });
+  return new RedisStore({
+    redis,
+    keys: createKeys(config.redisPrefix),
+    limits,
+    channelPrefix: adapterChannelPrefix(config.redisPrefix),
+  });
 }

@@ -5,7 +5,7 @@
  * window, off the message path; the per-user event budget, which runs on every event, is a
  * token bucket of our own (event-budget.ts).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
 export interface Limiter {
@@ -22,7 +22,7 @@ export interface LimiterOptions {
   windowMs: number;
 }
 
-export function createLimiter(redis: Redis | null, opts: LimiterOptions): Limiter {
+export function createLimiter(redis: RedisClient | null, opts: LimiterOptions): Limiter {
   const settings = {
     keyPrefix: opts.prefix,
     points: opts.points,

@@ -9,6 +9,7 @@ import { nameKey } from '../shared/names.js';
 import type { Message, RoomRef, RoomView, RoomWithMessages, UserProfile } from '../shared/types.js';
 import { byRoomId, compareIds, formatId, parseId, type ParsedId } from './ids.js';
 import { directRoomId } from './direct.js';
+import type { LocalFanout } from './fanout.js';
 import {
   RoomCapReached,
   type ChatStore,
@@ -54,7 +55,11 @@ export class MemoryStore implements ChatStore {
   /** `room \0 uid \0 client id` → the stored message's id and time, and when to forget it. */
   private readonly clientIds = new Map<string, { id: string; time: string; until: number }>();
 
-  constructor(private readonly limits: StoreLimits) {}
+  /** `fanout`: where stored messages go to be delivered (the socket server attaches to it). */
+  constructor(
+    private readonly limits: StoreLimits,
+    private readonly fanout?: LocalFanout,
+  ) {}
 
   async saveUser(user: UserProfile): Promise<void> {
     this.users.set(user.uid, copy(user));
@@ -240,7 +245,7 @@ export class MemoryStore implements ChatStore {
     this.forgetClientIds(now);
     const cidKey = draft.client_id === undefined ? null : `${draft.room_id}\0${draft.uid}\0${draft.client_id}`;
     const prev = cidKey === null ? undefined : this.clientIds.get(cidKey);
-    if (prev) return { ok: true, id: prev.id, time: prev.time, message: null, published: false };
+    if (prev) return { ok: true, id: prev.id, time: prev.time, message: null };
     const room = this.rooms.get(draft.room_id);
     if (!room?.members.has(draft.uid)) return { ok: false, error: 'not a member' };
     const window = this.limits.rateLimitWindowMs;
@@ -265,7 +270,8 @@ export class MemoryStore implements ChatStore {
     // The sender has read their own message.
     const marks = this.reads.get(uid) ?? new Map<string, string>();
     this.reads.set(uid, marks.set(room_id, message.id));
-    return { ok: true, id: message.id, time: message.time, message: copy(message), published: false };
+    this.fanout?.deliver(copy(message));
+    return { ok: true, id: message.id, time: message.time, message: copy(message) };
   }
 
   async findClientId(roomId: string, uid: string, clientId: string): Promise<{ id: string; time: string } | null> {

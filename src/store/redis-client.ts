@@ -1,10 +1,19 @@
 /**
- * The one Redis client factory. A chat must outlive a Redis restart without an operator: the
- * client retries forever (backoff capped at 2 s, each attempt logged), while a command issued
+ * The one Redis client factory, for one Redis (REDIS_URL) or a Redis Cluster
+ * (REDIS_CLUSTER_NODES). A chat must outlive a Redis restart or a failover without an operator:
+ * the client retries forever (backoff capped at 2 s, each attempt logged), while a command issued
  * during the outage fails within a bounded time instead of hanging a socket's acknowledgement.
+ *
+ * In a cluster ioredis follows MOVED and ASK and retries TRYAGAIN and CLUSTERDOWN itself (none of
+ * them ran the command, so a retry cannot double a write); what is left — a connection lost with
+ * a command in flight — is "outcome unknown", answered `service unavailable` (unavailable.ts).
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisTarget } from '../config.js';
 import type { Logger } from '../logger.js';
+
+/** Either kind of client: the store and its helpers use only what both offer. */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisClientOptions {
   /** A command not answered within this time rejects (e.g. while Redis is down). */
@@ -18,28 +27,73 @@ export interface RedisClientOptions {
    * fails by its timeout (its outcome is unknown, which is what "service unavailable" says).
    */
   replayAfterReconnect?: boolean;
+  /** The Socket.IO adapter's subscriber: in a cluster, one sharded subscriber per master. */
+  subscriber?: boolean;
 }
 
 const MAX_BACKOFF_MS = 2000;
 
-export function createRedisClient(url: string, role: string, logger: Logger, opts: RedisClientOptions): Redis {
+function backoff(log: Logger, what: string): (attempt: number) => number {
+  return (attempt) => {
+    const delay = Math.min(100 * 2 ** Math.min(attempt - 1, 10), MAX_BACKOFF_MS);
+    log.warn({ attempt, delayMs: delay }, what);
+    return delay;
+  };
+}
+
+export function createRedisClient(
+  target: RedisTarget | string,
+  role: string,
+  logger: Logger,
+  opts: RedisClientOptions,
+): RedisClient {
   const log = logger.child({ component: 'redis', role });
-  const client = new Redis(url, {
+  const replay = opts.replayAfterReconnect ?? true;
+  const common: RedisOptions = {
     connectionName: role,
-    // Null would make ioredis give up; a number keeps reconnecting.
-    retryStrategy: (attempt) => {
-      const delay = Math.min(100 * 2 ** Math.min(attempt - 1, 10), MAX_BACKOFF_MS);
-      log.warn({ attempt, delayMs: delay }, 'redis reconnecting');
-      return delay;
-    },
     // Queued commands fail after one failed reconnection rather than waiting for the outage to end.
     maxRetriesPerRequest: 1,
-    enableOfflineQueue: opts.replayAfterReconnect ?? true,
-    autoResendUnfulfilledCommands: opts.replayAfterReconnect ?? true,
-    // 0: no timeout (the adapter's subscriber, whose (p)subscribe must not be timed out).
+    autoResendUnfulfilledCommands: replay,
+    // 0: no timeout (the adapter's subscriber, whose (s)subscribe must not be timed out).
     ...(opts.commandTimeoutMs > 0 ? { commandTimeout: opts.commandTimeoutMs } : {}),
-    enableAutoPipelining: true,
-  });
+  };
+  const where = typeof target === 'string' ? { url: target } : target;
+  let client: RedisClient;
+  if ('url' in where) {
+    client = new Redis(where.url, {
+      ...common,
+      // Null would make ioredis give up; a number keeps reconnecting.
+      retryStrategy: backoff(log, 'redis reconnecting'),
+      enableOfflineQueue: replay,
+      enableAutoPipelining: true,
+    });
+  } else {
+    client = new Cluster(where.clusterNodes, {
+      clusterRetryStrategy: backoff(log, 'redis cluster reconnecting'),
+      // As for one Redis: the store's client sends nothing while the cluster is (re)connecting.
+      enableOfflineQueue: replay,
+      enableAutoPipelining: true,
+      // A failover's replica takes over within cluster-node-timeout plus an election: keep
+      // following redirections and retrying TRYAGAIN/CLUSTERDOWN a little longer than that.
+      maxRedirections: 32,
+      // A command whose connection closed may have run: ioredis would send it again elsewhere
+      // after a delay ("failover" retry). Not for the store's client (see replayAfterReconnect).
+      retryDelayOnFailover: replay ? 200 : 0,
+      retryDelayOnClusterDown: 200,
+      retryDelayOnTryAgain: 100,
+      retryDelayOnMoved: 0,
+      slotsRefreshTimeout: 2000,
+      slotsRefreshInterval: 5000,
+      shardedSubscribers: opts.subscriber === true,
+      redisOptions: common,
+    });
+    client.on('+node', (node: Redis) =>
+      log.info({ node: `${node.options.host}:${node.options.port}` }, 'cluster node added'),
+    );
+    client.on('-node', (node: Redis) =>
+      log.warn({ node: `${node.options.host}:${node.options.port}` }, 'cluster node removed'),
+    );
+  }
   // Without a listener, an 'error' event would crash the process.
   client.on('error', (err: Error) => log.error({ err }, 'redis error'));
   client.on('ready', () => log.info('redis ready'));
@@ -50,7 +104,7 @@ export function createRedisClient(url: string, role: string, logger: Logger, opt
  * Resolves once the client is connected (now or later); the client itself keeps retrying and
  * logs each attempt. A client without an offline queue refuses commands until then.
  */
-export function whenReady(client: Redis): Promise<void> {
+export function whenReady(client: RedisClient): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => client.once('ready', () => resolve()));
 }

@@ -1,17 +1,20 @@
 /**
- * The Redis store. Every change of more than one key is one Lua script (scripts.ts), so it is
- * atomic across nodes and costs one round trip. Layout (keys.ts): users in one hash, a user's
- * rooms in a hash room id → name, members in a set, messages in a stream whose ids are the
- * message ids. Rooms are listed by room id (code-unit order), like the memory store.
+ * The Redis store, standalone or Redis Cluster alike. Layout (keys.ts): users in one hash, a
+ * user's rooms in a hash room id → name, members in a set, messages in a stream whose ids are
+ * the message ids. Every script touches one slot (scripts.ts); an operation that spans a user's
+ * slot and a room's (posting, joining, leaving, the page query) is a short sequence of them,
+ * ordered so the contract's rules hold under concurrency — each method says how. Round trips:
+ * commands issued together are auto-pipelined (one write per Redis node).
  */
-import type { Redis } from 'ioredis';
-import { CHAT_NAMESPACE, roomChannel } from '../shared/events.js';
+import { randomBytes } from 'node:crypto';
 import type { Message, RoomRef, RoomView, RoomWithMessages, UserProfile } from '../shared/types.js';
 import { nameKey } from '../shared/names.js';
 import { byRoomId, formatId, isMaxId, isMinId, parseId } from './ids.js';
 import type { Keys } from './keys.js';
 import * as scripts from './scripts.js';
 import { directRoomId } from './direct.js';
+import { roomChannel, shardChannel } from './fanout.js';
+import type { RedisClient } from './redis-client.js';
 import {
   RoomCapReached,
   type ChatStore,
@@ -25,11 +28,11 @@ import {
 import { createTurnBatcher } from './turn-batcher.js';
 
 export interface RedisStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   limits: StoreLimits;
-  /** The Socket.IO adapter's key: when set, postMessage publishes to every node's adapter. */
-  adapterKey?: string;
+  /** The Socket.IO adapter's channel prefix (fanout.ts): postMessage publishes each message there. */
+  channelPrefix: string;
 }
 
 type Arg = string | number;
@@ -38,26 +41,35 @@ type StreamEntry = [id: string, fields: string[]];
 
 /** Entries read after a read mark to count unread (CONTRACT: exact up to 99 at least). */
 const UNREAD_CAP = 100;
+/** How long a user's claim on joining a random room holds if its node dies mid-way. */
+const RANDOM_CLAIM_MS = 5000;
+/** Waits for another call's claim on the same user's random room, at most this many times. */
+const RANDOM_CLAIM_TRIES = 50;
 
 const COMMANDS = {
-  chatPostMessage: { numberOfKeys: 5, lua: scripts.POST_MESSAGE },
-  chatJoinRandom: { numberOfKeys: 4, lua: scripts.JOIN_RANDOM },
-  chatLeaveRoom: { numberOfKeys: 6, lua: scripts.LEAVE_ROOM },
-  chatCreateGroup: { numberOfKeys: 1, lua: scripts.CREATE_GROUP },
-  chatRoomSummaries: { numberOfKeys: 2, lua: scripts.ROOM_SUMMARIES },
-  chatReadMark: { numberOfKeys: 3, lua: scripts.READ_MARK },
+  chatPostMessage: { numberOfKeys: 3, lua: scripts.POST_MESSAGE },
+  chatRateTake: { numberOfKeys: 1, lua: scripts.RATE_TAKE },
+  chatReadForward: { numberOfKeys: 1, lua: scripts.READ_FORWARD },
+  chatReadClamp: { numberOfKeys: 2, lua: scripts.READ_CLAMP },
+  chatRandomClaim: { numberOfKeys: 1, lua: scripts.RANDOM_CLAIM },
+  chatRandomSeat: { numberOfKeys: 3, lua: scripts.RANDOM_SEAT },
+  chatRandomFree: { numberOfKeys: 2, lua: scripts.RANDOM_FREE },
+  chatRoomAdd: { numberOfKeys: 2, lua: scripts.ROOM_ADD },
+  chatRoomLeave: { numberOfKeys: 2, lua: scripts.ROOM_LEAVE },
+  chatRoomDrop: { numberOfKeys: 2, lua: scripts.ROOM_DROP },
+  chatUserAddRoom: { numberOfKeys: 1, lua: scripts.USER_ADD_ROOM },
+  chatUserLeave: { numberOfKeys: 3, lua: scripts.USER_LEAVE },
+  chatRoomSummary: { numberOfKeys: 1, lua: scripts.ROOM_SUMMARY },
   chatCreateAccount: { numberOfKeys: 4, lua: scripts.CREATE_ACCOUNT },
-  chatDirectRoom: { numberOfKeys: 4, lua: scripts.DIRECT_ROOM },
+  chatDelIfEquals: { numberOfKeys: 1, lua: scripts.DEL_IF_EQUALS },
 } as const;
+
+/** Each script's number of keys: the slot test (test/unit/script-slots.test.ts) reads it. */
+export const SCRIPT_KEYS = COMMANDS;
 
 type Commands = Record<keyof typeof COMMANDS, Script>;
 
-/** A room key as the two halves around the room id (or uid), for scripts that build keys. */
-function template(build: (id: string) => string): [string, string] {
-  const marker = '\u0000';
-  const [pre, suf] = build(marker).split(marker);
-  return [pre ?? '', suf ?? ''];
-}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function toMessage(roomId: string, [id, fields]: StreamEntry): Message {
   const f: Record<string, string> = {};
@@ -84,12 +96,17 @@ function serverMessage(roomId: string, id: string, msg: string, time: string): M
   return { id, room_id: roomId, uid: '', name: '', picture: '', msg, time, type: 'server' };
 }
 
+/** The ms part of a stream id (0 for none). */
+function idTime(id: string | undefined): number {
+  return id ? Number(id.slice(0, id.indexOf('-'))) : 0;
+}
+
 export class RedisStore implements ChatStore {
   readonly kind = 'redis' as const;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: Keys;
   private readonly limits: StoreLimits;
-  private readonly adapterKey: string | null;
+  private readonly channelPrefix: string;
   private readonly cmd: Commands;
   private readonly endOfTurn = createTurnBatcher();
 
@@ -97,15 +114,11 @@ export class RedisStore implements ChatStore {
     this.redis = opts.redis;
     this.keys = opts.keys;
     this.limits = opts.limits;
-    this.adapterKey = opts.adapterKey ?? null;
+    this.channelPrefix = opts.channelPrefix;
     for (const [name, def] of Object.entries(COMMANDS)) {
       this.redis.defineCommand(name, def);
     }
     this.cmd = this.redis as unknown as Commands;
-  }
-
-  private roomTemplates(): Arg[] {
-    return [...template(this.keys.roomMembers), ...template(this.keys.roomMessages)];
   }
 
   async saveUser(user: UserProfile): Promise<void> {
@@ -200,154 +213,277 @@ export class RedisStore implements ChatStore {
     return (await this.redis.smembers(this.keys.roomMembers(roomId))).sort();
   }
 
+  /**
+   * Step 1, the user's slot: their rooms and read marks. Step 2, each room's slot, all at once
+   * (auto-pipelined: one write per Redis node): its last message, unread count and newest
+   * `perOther` messages. Step 3, only when the first room (known after sorting) wants more
+   * messages than the others: that room's newest `perFirst`. So three round trips at most,
+   * whatever the number of rooms. A room left between the steps shows with no messages.
+   */
   async roomSummaries(uid: string, perFirst: number, perOther: number): Promise<RoomView[]> {
-    const rows = (await this.cmd.chatRoomSummaries(
-      this.keys.userRooms(uid),
-      this.keys.userReads(uid),
-      ...template(this.keys.roomMessages),
-      uid,
-      Math.max(0, Math.floor(perFirst)),
-      Math.max(0, Math.floor(perOther)),
-      UNREAD_CAP,
-    )) as [string, string, StreamEntry | null, string | null, number, StreamEntry[]][];
-    return rows.map(([room_id, room_name, last, mark, unread, entries]) => ({
-      room_id,
-      room_name,
-      last_message: last ? toMessage(room_id, last) : null,
-      last_read: mark ?? null,
-      unread,
-      messages: entries.reverse().map((e) => toMessage(room_id, e)),
-    }));
+    const first = Math.max(0, Math.floor(perFirst));
+    const other = Math.max(0, Math.floor(perOther));
+    const [rooms, marks] = await Promise.all([
+      this.redis.hgetall(this.keys.userRooms(uid)),
+      this.redis.hgetall(this.keys.userReads(uid)),
+    ]);
+    const ids = Object.keys(rooms);
+    const rows = await Promise.all(
+      ids.map(
+        (id) =>
+          this.cmd.chatRoomSummary(this.keys.roomMessages(id), uid, marks[id] ?? '', UNREAD_CAP, other) as Promise<
+            [StreamEntry | null, number, StreamEntry[]]
+          >,
+      ),
+    );
+    const views: RoomView[] = ids.map((room_id, i) => {
+      const [last, unread, entries] = rows[i] ?? [null, 0, []];
+      return {
+        room_id,
+        room_name: rooms[room_id] ?? room_id,
+        last_message: last ? toMessage(room_id, last) : null,
+        last_read: marks[room_id] ?? null,
+        unread,
+        messages: entries.reverse().map((e) => toMessage(room_id, e)),
+      };
+    });
+    // Newest activity first; ties (e.g. empty rooms) by room id, as code units.
+    views.sort((a, b) => idTime(b.last_message?.id) - idTime(a.last_message?.id) || (a.room_id < b.room_id ? -1 : 1));
+    const top = views[0];
+    if (top && first > other) top.messages = await this.history(top.room_id, { limit: first });
+    else if (top && first < other) top.messages = first === 0 ? [] : top.messages.slice(-first);
+    return views;
   }
 
+  /**
+   * Room slot: membership and the clamp to the newest message; then the user's slot: forward
+   * only. A mark left behind by a leave racing this call names a room the user is not in: it is
+   * never read (summaries start from the user's rooms) and goes with the next leave.
+   */
   async markRead(uid: string, roomId: string, id: string): Promise<{ last_read: string | null } | null> {
-    const reply = (await this.cmd.chatReadMark(
-      this.keys.userReads(uid),
+    const clamp = (await this.cmd.chatReadClamp(
       this.keys.roomMembers(roomId),
       this.keys.roomMessages(roomId),
       uid,
-      roomId,
       formatId(parseId(id)),
     )) as [0] | [1, string | null | undefined];
-    if (reply[0] === 0) return null;
-    return { last_read: reply[1] ?? null };
+    if (clamp[0] === 0) return null;
+    if (!clamp[1]) return { last_read: (await this.redis.hget(this.keys.userReads(uid), roomId)) ?? null };
+    const mark = (await this.cmd.chatReadForward(this.keys.userReads(uid), roomId, clamp[1])) as string;
+    return { last_read: mark };
+  }
+
+  /**
+   * Lists the room in each user's rooms hash (each user's slot; a full user refuses), undoing
+   * those made when anyone was full, then adds the members in the room's slot. Membership (the
+   * room's set) is what posting checks, and it is made last, so nobody can post into a room
+   * whose listing was undone. Nobody is told of the room before all steps are done.
+   */
+  private async listRoomFor(roomId: string, names: Map<string, string>): Promise<void> {
+    const entries = [...names];
+    const listed = await Promise.all(
+      entries.map(
+        ([uid, name]) =>
+          this.cmd.chatUserAddRoom(
+            this.keys.userRooms(uid),
+            roomId,
+            name,
+            this.limits.maxRoomsPerUser,
+          ) as Promise<number>,
+      ),
+    );
+    const full = entries.filter((_, i) => listed[i] !== 1).map(([uid]) => uid);
+    if (full.length === 0) return;
+    await Promise.all(
+      entries.filter((_, i) => listed[i] === 1).map(([uid]) => this.redis.hdel(this.keys.userRooms(uid), roomId)),
+    );
+    throw new RoomCapReached(full);
   }
 
   async createGroup(creator: UserProfile, roomName: string, memberUids: string[]): Promise<RoomWithMessages> {
     const members = [...new Set([creator.uid, ...memberUids])];
     const time = new Date().toISOString();
-    const [roomId, openingId, ...rest] = (await this.cmd.chatCreateGroup(
-      this.keys.userRoomCounter(creator.uid),
-      ...this.roomTemplates(),
-      ...template(this.keys.userRooms),
-      creator.uid,
-      creator.name,
-      roomName,
+    // The counter is the creator's alone: the id is theirs whatever happens next (a refused
+    // group leaves a gap in the numbers, as a refused group never existed).
+    const n = (await this.redis.incr(this.keys.userRoomCounter(creator.uid))) - 1;
+    const roomId = `${creator.uid}_${n}`;
+    await this.listRoomFor(roomId, new Map(members.map((uid) => [uid, roomName])));
+    const text = `Chat started by ${creator.name}`;
+    const [openingId] = (await this.cmd.chatRoomAdd(
+      this.keys.roomMembers(roomId),
+      this.keys.roomMessages(roomId),
+      text,
       time,
       this.limits.historyKeep,
-      this.limits.maxRoomsPerUser,
       ...members,
-    )) as [string, string] | ['full', ...string[]];
-    if (roomId === 'full') throw new RoomCapReached(openingId === undefined ? [] : [openingId, ...rest]);
-    const opening = serverMessage(roomId, openingId, `Chat started by ${creator.name}`, time);
-    return { room_id: roomId, room_name: roomName, messages: [opening] };
+    )) as [string, ...number[]];
+    return { room_id: roomId, room_name: roomName, messages: [serverMessage(roomId, openingId, text, time)] };
   }
 
   async directRoom(a: UserProfile, b: UserProfile): Promise<DirectResult> {
     const roomId = directRoomId(a.uid, b.uid);
     const time = new Date().toISOString();
-    const reply = (await this.cmd.chatDirectRoom(
-      this.keys.roomMembers(roomId),
+    const members = this.keys.roomMembers(roomId);
+    const [inA, inB] = await this.redis.smismember(members, a.uid, b.uid);
+    // Each side's rooms hash names the room after the other user.
+    const names = new Map<string, string>();
+    if (inA !== 1) names.set(a.uid, b.name);
+    if (inB !== 1) names.set(b.uid, a.name);
+    if (names.size > 0) await this.listRoomFor(roomId, names);
+    const text = `Chat started by ${a.name}`;
+    const [openingId, addedA, addedB] = (await this.cmd.chatRoomAdd(
+      members,
       this.keys.roomMessages(roomId),
-      this.keys.userRooms(a.uid),
-      this.keys.userRooms(b.uid),
-      roomId,
+      text,
+      time,
+      this.limits.historyKeep,
       a.uid,
       b.uid,
-      a.name,
-      b.name,
-      time,
-      this.limits.historyKeep,
-      this.limits.maxRoomsPerUser,
-    )) as ['full', ...string[]] | [number, number, number, string | null];
-    if (reply[0] === 'full') throw new RoomCapReached(reply.slice(1) as string[]);
-    const [created, addedA, addedB, openingId] = reply as [number, number, number, string | null];
-    const added = [...(addedA ? [a.uid] : []), ...(addedB ? [b.uid] : [])];
-    const result: DirectResult = { room_id: roomId, created: created === 1, added };
-    if (openingId) result.opening = serverMessage(roomId, openingId, `Chat started by ${a.name}`, time);
+    )) as [string | null, number, number];
+    // Who was added is what the room's set says, so two simultaneous calls announce once.
+    const added = [...(addedA === 1 ? [a.uid] : []), ...(addedB === 1 ? [b.uid] : [])];
+    const result: DirectResult = { room_id: roomId, created: Boolean(openingId), added };
+    if (openingId) result.opening = serverMessage(roomId, openingId, text, time);
     return result;
   }
 
+  /**
+   * 1. The user's slot: a claim (`pending:<token>`), so two calls for one user cannot both take a
+   *    seat; a call that finds the user's room answers it, one that finds another's claim waits.
+   * 2. The {random} slot: a seat, atomically (capacity is decided there, across nodes).
+   * 3. The room's slot: the member (and the opening message when the room is new).
+   * 4. The user's slot: the room listed and the claim replaced by the room.
+   */
   async joinRandom(user: Pick<UserProfile, 'uid' | 'name'>): Promise<JoinRandomResult> {
-    const time = new Date().toISOString();
-    const [joined, roomId, openingId] = (await this.cmd.chatJoinRandom(
-      this.keys.userRandom(user.uid),
+    const randomKey = this.keys.userRandom(user.uid);
+    const claim = `pending:${randomBytes(8).toString('hex')}`;
+    for (let tries = 0; ; tries++) {
+      const [claimed, current] = (await this.cmd.chatRandomClaim(randomKey, claim, RANDOM_CLAIM_MS)) as
+        [1] | [0, string];
+      if (claimed === 1) break;
+      if (!current.startsWith('pending:')) {
+        if (await this.isMember(user.uid, current)) {
+          return { room: { room_id: current, room_name: current }, joined: false };
+        }
+        // A room the user is no longer in (left by a leave that lost a race): forget it.
+        await this.cmd.chatDelIfEquals(randomKey, current);
+      } else if (tries >= RANDOM_CLAIM_TRIES) {
+        throw new Error('join_random: another join of this user did not finish');
+      } else {
+        await sleep(20);
+      }
+    }
+    const [roomId] = (await this.cmd.chatRandomSeat(
       this.keys.randomRooms(),
       this.keys.randomCounter(),
-      this.keys.userRooms(user.uid),
-      ...this.roomTemplates(),
-      user.uid,
-      user.name,
+      this.keys.randomSeats(),
       this.limits.randomRoomSize,
+    )) as [string, number];
+    const time = new Date().toISOString();
+    const text = `Chat started by ${user.name}`;
+    const [openingId] = (await this.cmd.chatRoomAdd(
+      this.keys.roomMembers(roomId),
+      this.keys.roomMessages(roomId),
+      text,
       time,
       this.limits.historyKeep,
-    )) as [number, string, string | null];
+      user.uid,
+    )) as [string | null, number];
+    await this.redis.multi().hset(this.keys.userRooms(user.uid), roomId, roomId).set(randomKey, roomId).exec();
     // A random room's name is its id.
-    const result: JoinRandomResult = { room: { room_id: roomId, room_name: roomId }, joined: joined === 1 };
-    if (openingId) result.opening = serverMessage(roomId, openingId, `Chat started by ${user.name}`, time);
+    const result: JoinRandomResult = { room: { room_id: roomId, room_name: roomId }, joined: true };
+    if (openingId) result.opening = serverMessage(roomId, openingId, text, time);
     return result;
   }
 
+  /**
+   * The room's slot first (membership is the truth; a group or direct room goes with its last
+   * member in the same step). A random room's end is decided by its seats in the {random} slot:
+   * the last seat given back takes the room off the index (no join can reach it), and only then
+   * are its keys deleted. The user's side (rooms, mark, random key) last, also when they were
+   * not a member (it heals a listing left by an interrupted call).
+   */
   async leaveRoom(uid: string, roomId: string): Promise<{ left: boolean; deleted: boolean }> {
-    const [left, deleted] = (await this.cmd.chatLeaveRoom(
-      this.keys.userRooms(uid),
+    const random = /^Random_(\d+)$/.exec(roomId);
+    const [left, deletedNow] = (await this.cmd.chatRoomLeave(
       this.keys.roomMembers(roomId),
       this.keys.roomMessages(roomId),
-      this.keys.userRandom(uid),
-      this.keys.randomRooms(),
-      this.keys.userReads(uid),
       uid,
-      roomId,
-      this.limits.randomRoomSize,
-    )) as [number, number];
-    return { left: left === 1, deleted: deleted === 1 };
+      random ? 0 : 1,
+    )) as [number, number, number];
+    let deleted = deletedNow === 1;
+    if (left === 1 && random) {
+      const empty = await this.cmd.chatRandomFree(
+        this.keys.randomRooms(),
+        this.keys.randomSeats(),
+        roomId,
+        random[1] ?? '0',
+        this.limits.randomRoomSize,
+      );
+      if (empty === 1) {
+        deleted = (await this.cmd.chatRoomDrop(this.keys.roomMembers(roomId), this.keys.roomMessages(roomId))) === 1;
+      }
+    }
+    await this.cmd.chatUserLeave(this.keys.userRooms(uid), this.keys.userReads(uid), this.keys.userRandom(uid), roomId);
+    return { left: left === 1, deleted };
   }
 
+  /**
+   * 1. The user's slot: a place in the rate limit (atomic, across nodes), with a token.
+   * 2. The room's slot: the client id (a resend answers the stored message), membership, the
+   *    append and the publish, atomically — so deliveries follow storage order on every node.
+   * A post refused in step 2 (not a member, or a resend) gives its place back: refused events do
+   * not count. When step 1 refuses, step 2 runs in check mode, so a resend still answers its
+   * message and a non-member still hears `not a member` (the contract's order), not the limit.
+   * The sender's read mark moves to their message in their slot after the ack is due: issued
+   * before the ack, so their next request on this node finds it.
+   */
   async postMessage(draft: MessageDraft): Promise<PostResult> {
     const type = draft.type ?? 'user';
     const time = new Date().toISOString();
     const cid = draft.client_id ?? '';
+    const rateKey = this.keys.rateLimit(draft.uid);
+    const token = `${draft.room_id} ${randomBytes(6).toString('hex')}`;
     await this.endOfTurn();
+    const taken = await this.cmd.chatRateTake(
+      rateKey,
+      this.limits.rateLimitCount,
+      this.limits.rateLimitWindowMs,
+      token,
+    );
     const reply = (await this.cmd.chatPostMessage(
       this.keys.roomMembers(draft.room_id),
-      this.keys.rateLimit(draft.uid),
       this.keys.roomMessages(draft.room_id),
       // Without a client id the script reads no such key; any key of the room's slot will do.
       this.keys.clientId(draft.room_id, draft.uid, cid),
-      this.keys.userReads(draft.uid),
       draft.uid,
       draft.name,
       draft.picture,
       draft.msg,
       type,
       time,
-      this.limits.rateLimitCount,
-      this.limits.rateLimitWindowMs,
       this.limits.historyKeep,
       draft.room_id,
-      ...this.adapterTarget(draft.room_id),
+      shardChannel(this.channelPrefix, draft.room_id),
+      roomChannel(draft.room_id),
       cid,
       this.limits.clientIdKeepMs,
-    )) as [0, 'not a member' | 'rate limited'] | [1, string, number] | [2, string];
+      taken === 1 ? 'post' : 'check',
+    )) as [0, 'not a member'] | [1, string] | [2, string];
+    if (taken === 1 && reply[0] !== 1) await this.redis.zrem(rateKey, token);
     if (reply[0] === 0) return { ok: false, error: reply[1] };
     if (reply[0] === 2) {
       const [id = '', storedTime = ''] = reply[1].split(' ');
-      return { ok: true, id, time: storedTime, message: null, published: false };
+      return { ok: true, id, time: storedTime, message: null };
     }
+    if (taken !== 1) return { ok: false, error: 'rate limited' };
     const { room_id, uid, name, picture, msg } = draft;
     const message: Message = { id: reply[1], room_id, uid, name, picture, msg, time, type };
     if (cid) message.client_id = cid;
-    return { ok: true, id: message.id, time, message, published: reply[2] === 1 };
+    // Not awaited: the message is stored and delivered; a lost mark only leaves it unread-free
+    // (own messages never count as unread) until the user reads on.
+    this.cmd.chatReadForward(this.keys.userReads(uid), room_id, message.id).catch(() => undefined);
+    return { ok: true, id: message.id, time, message };
   }
 
   async findClientId(roomId: string, uid: string, clientId: string): Promise<{ id: string; time: string } | null> {
@@ -362,17 +498,6 @@ export class RedisStore implements ChatStore {
     // The user's rooms hash names every room they are in: one HMGET answers for all of them.
     const names = await this.redis.hmget(this.keys.userRooms(uid), ...roomIds);
     return new Set(roomIds.filter((_, i) => names[i] !== null));
-  }
-
-  /**
-   * Where the posting script publishes a room's message: the channel, namespace and Socket.IO
-   * room exactly as @socket.io/redis-adapter names them (`${key}#${nsp}#${room}#`), built from the
-   * same constants the socket server uses; empty without an adapter.
-   */
-  private adapterTarget(roomId: string): [channel: string, nsp: string, room: string] {
-    if (this.adapterKey === null) return ['', '', ''];
-    const room = roomChannel(roomId);
-    return [`${this.adapterKey}#${CHAT_NAMESPACE}#${room}#`, CHAT_NAMESPACE, room];
   }
 
   async history(roomId: string, range: HistoryRange): Promise<Message[]> {

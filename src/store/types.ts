@@ -3,8 +3,8 @@
  * Two implementations — in-process (memory-store.ts) and Redis (redis-store.ts) — chosen once at
  * start-up (index.ts); one behavioural suite (test/store.test.ts) runs against both.
  *
- * Every method that changes more than one thing does so atomically: no caller can observe
- * (or race into) a half-applied change.
+ * Every method that changes more than one thing keeps the contract's rules under concurrency:
+ * atomically in process; on Redis as ordered single-slot steps (redis-store.ts says how).
  */
 import type { Message, RoomRef, RoomView, RoomWithMessages, UserProfile } from '../shared/types.js';
 
@@ -46,7 +46,6 @@ export type PostResult =
        * nothing was stored, counted or published again, and there is nothing to deliver).
        */
       message: Message | null;
-      published: boolean;
     }
   | { ok: false; error: 'not a member' | 'rate limited' };
 
@@ -141,9 +140,9 @@ export interface ChatStore {
    * Atomically: answers the stored message when the draft's `client_id` was stored already (for
    * the same user and room, within clientIdKeepMs), else checks membership, applies the per-user
    * rate limit (a refused post does not count), stores the message with a server id and time,
-   * remembers its `client_id` and moves the sender's read mark to it. When the store can publish to the Socket.IO adapter itself
-   * (Redis), it does so in the same step and says `published`, so delivery order equals storage
-   * order on every node.
+   * remembers its `client_id` and moves the sender's read mark to it. The store delivers what it
+   * stored to the room's sockets on every node itself (fanout.ts), in storage order; a resend
+   * (message null) is delivered no more.
    */
   postMessage(draft: MessageDraft): Promise<PostResult>;
 

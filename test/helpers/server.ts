@@ -6,8 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
-import { deleteKeys, redisUrl as testRedisUrl } from './redis.js';
+import { deleteKeys, onCluster, redisEnv, testRedis, redisUrl as testRedisUrl } from './redis.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // One source for the test Redis and the reason to skip without it: helpers/redis.ts.
@@ -100,8 +99,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     ...opts.env,
   };
   if (opts.redis) {
-    if (!testRedisUrl) throw new Error('startServer({redis:true}) needs TEST_REDIS_URL');
-    env.REDIS_URL = testRedisUrl;
+    if (!testRedisUrl && !onCluster) throw new Error('startServer({redis:true}) needs TEST_REDIS_URL');
+    // REDIS_URL, or REDIS_CLUSTER_NODES in the cluster stage.
+    Object.assign(env, redisEnv());
   } else if (!('REDIS_URL' in env)) {
     env.REDIS_URL = '';
   }
@@ -137,9 +137,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
 
 /** Deletes every key under a test prefix (sessions, rooms, adapter state). */
 export async function cleanRedis(prefix: string): Promise<void> {
-  if (!testRedisUrl) return;
-  const r = new Redis(testRedisUrl, { lazyConnect: true });
-  await r.connect();
+  if (!testRedisUrl && !onCluster) return;
+  const r = testRedis('test-clean');
   await deleteKeys(r, prefix);
   await r.quit();
 }

@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import { LIMITS } from '../../src/shared/limits.js';
 import { connect, emitAck } from '../helpers/client.js';
 import { postJson, uname } from '../helpers/contract.js';
+import { createKeys } from '../../src/store/keys.js';
 import { cleanRedis, redisSkip, root, startServer, testRedisUrl, type TestServer } from '../helpers/server.js';
 
 /** POST a form from a chosen local address (all of 127.0.0.0/8 reaches this machine). */
@@ -232,7 +233,7 @@ describe('AUTH=password on two nodes of one Redis', { skip: redisSkip, timeout: 
     const up = await postFrom(a.url, '/signup', { name, password: 'a long enough one' }, { from: '127.0.0.12' });
     assert.equal(up.status, 303);
     const redis = new Redis(testRedisUrl);
-    const hashes = await redis.hvals(`${prefix}account:passwords`);
+    const hashes = await redis.hvals(createKeys(prefix).passwords());
     await redis.quit();
     assert.ok(hashes.length > 0 && hashes.every((h) => h.startsWith('$argon2id$v=19$m=19456,t=2,p=1$')), hashes[0]);
     const other = await postFrom(

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
 import type { Message, RoomSummary, RoomWithMessages, StatusEvent, TypingEvent } from '../../src/shared/types.js';
 import { connect, emitAck } from '../helpers/client.js';
 import {
@@ -31,7 +30,9 @@ import {
   type Tab,
   type User,
 } from '../helpers/contract.js';
-import { cleanRedis, redisSkip, startServer, testRedisUrl, type TestServer } from '../helpers/server.js';
+import { createKeys } from '../../src/store/keys.js';
+import { listKeys, testRedis } from '../helpers/redis.js';
+import { cleanRedis, redisSkip, startServer, type TestServer } from '../helpers/server.js';
 
 const ROOM_EVENTS = ['text', 'exit_room', 'history', 'typing'] as const;
 
@@ -97,6 +98,7 @@ for (const mode of ['memory', 'redis'] as const) {
         'status',
         1,
         (s) => s.uid === a.uid && s.room_id === roomId,
+        { settleMs: 'marker' },
       );
       const st = statuses![0]!;
       assert.equal(st.type, 'join');
@@ -106,7 +108,7 @@ for (const mode of ['memory', 'redis'] as const) {
       assert.deepEqual(Object.keys(st).sort(), ['msg', 'name', 'picture', 'room_id', 'time', 'type', 'uid']);
       // Now in the room: a message from b reaches this socket.
       await send(bt.socket, roomId, 'after joined');
-      await expectExactly<Message>([at], 'internal_msg', 1, (m) => m.msg === 'after joined');
+      await expectExactly<Message>([at], 'internal_msg', 1, (m) => m.msg === 'after joined', { settleMs: 'marker' });
       // Only coming online is announced: not `joined` again, not another tab, not a reload.
       clear(bt);
       for (let i = 0; i < 5; i++) assert.equal((await emitAck(at.socket, 'joined', {})).ok, true);
@@ -114,7 +116,7 @@ for (const mode of ['memory', 'redis'] as const) {
       at.socket.close();
       await openTab(a);
       more.socket.close();
-      await expectNone([bt], 'status', (s: StatusEvent) => s.uid === a.uid);
+      await expectNone([bt], 'status', (s: StatusEvent) => s.uid === a.uid, 'marker');
     });
 
     test('text: ack {ok,id,time}; every member socket (own tabs too) gets internal_msg once, exact fields', async () => {
@@ -143,7 +145,7 @@ for (const mode of ['memory', 'redis'] as const) {
       const t = Date.parse(ack.time);
       assert.ok(t >= before - 1000 && t <= Date.now() + 1000, `time ${ack.time} is not now`);
       assert.equal(new Date(t).toISOString(), ack.time);
-      const got = await expectExactly<Message>([a1, a2, b1], 'internal_msg', 1);
+      const got = await expectExactly<Message>([a1, a2, b1], 'internal_msg', 1, () => true, { settleMs: 'marker' });
       const expected: Message = {
         id: ack.id,
         room_id: roomId,
@@ -158,7 +160,7 @@ for (const mode of ['memory', 'redis'] as const) {
         assert.deepEqual(Object.keys(m!).sort(), MESSAGE_KEYS);
         assert.deepEqual(m, expected);
       }
-      await expectNone([o1], 'internal_msg', () => true, 0);
+      await expectNone([o1], 'internal_msg', () => true, 'marker');
       assert.deepEqual((await history(b1.socket, { room_id: roomId })).at(-1), expected);
     });
 
@@ -192,6 +194,7 @@ for (const mode of ['memory', 'redis'] as const) {
             tabs[0]!,
             'status',
             (s) => s.type === 'join' && s.uid === users[1]!.uid,
+            'marker',
           );
           assert.equal(st.room_id, ack.room_id);
         }
@@ -204,15 +207,17 @@ for (const mode of ['memory', 'redis'] as const) {
       clear(...tabs);
       const again = await emitAck(tabs[3]!.socket, 'join_random', {});
       assert.deepEqual(again, { ok: true, room_id: first, room_name: first });
-      await expectNone(tabs.slice(0, 10), 'status', (s: StatusEvent) => s.uid === users[3]!.uid);
+      await expectNone(tabs.slice(0, 10), 'status', (s: StatusEvent) => s.uid === users[3]!.uid, 'marker');
       // The first user's other tab was told about the room and now receives it.
-      const added = await expectOne<RoomWithMessages>(second, 'room_added');
+      const added = await expectOne<RoomWithMessages>(second, 'room_added', () => true, 'marker');
       assert.equal(added.room_id, first);
       assert.equal(added.room_name, first);
       assert.ok(Array.isArray(added.messages));
       await send(tabs[5]!.socket, first, 'random hello');
-      await expectExactly<Message>([second, tabs[0]!, tabs[9]!], 'internal_msg', 1, (m) => m.msg === 'random hello');
-      await expectNone([tabs[10]!], 'internal_msg', (m: Message) => m.msg === 'random hello', 0);
+      await expectExactly<Message>([second, tabs[0]!, tabs[9]!], 'internal_msg', 1, (m) => m.msg === 'random hello', {
+        settleMs: 'marker',
+      });
+      await expectNone([tabs[10]!], 'internal_msg', (m: Message) => m.msg === 'random hello', 'marker');
     });
 
     test('exit_room: status exit to others, room_removed to the other tab, the room goes with its last member', async () => {
@@ -224,12 +229,12 @@ for (const mode of ['memory', 'redis'] as const) {
       await expectExactly([a1, a2, b1], 'internal_msg', 1, (m: Message) => m.msg === 'before exit', { settleMs: 0 });
       clear(a1, a2, b1);
       assert.deepEqual(await emitAck(a1.socket, 'exit_room', { room_id: roomId }), { ok: true });
-      const st = await expectOne<StatusEvent>(b1, 'status', (s) => s.type === 'exit');
+      const st = await expectOne<StatusEvent>(b1, 'status', (s) => s.type === 'exit', 'marker');
       assert.equal(st.uid, a.uid);
       assert.equal(st.room_id, roomId);
-      await expectExactly([a2], 'room_removed', 1);
+      await expectExactly([a2], 'room_removed', 1, () => true, { settleMs: 'marker' });
       assert.deepEqual(a2.rec.of('room_removed'), [{ room_id: roomId }]);
-      await expectNone([a1], 'room_removed', () => true, 0);
+      await expectNone([a1], 'room_removed', () => true, 'marker');
       // No longer a member, on any tab; b's messages no longer reach a.
       assert.deepEqual(await emitAck(a2.socket, 'text', { room_id: roomId, msg: 'x' }), {
         ok: false,
@@ -237,20 +242,21 @@ for (const mode of ['memory', 'redis'] as const) {
       });
       assert.deepEqual(await emitAck(a1.socket, 'history', { room_id: roomId }), { ok: false, error: 'not a member' });
       await send(b1.socket, roomId, 'after exit');
-      await expectExactly([b1], 'internal_msg', 1, (m: Message) => m.msg === 'after exit');
-      await expectNone([a1, a2], 'internal_msg', () => true, 0);
+      await expectExactly([b1], 'internal_msg', 1, (m: Message) => m.msg === 'after exit', { settleMs: 'marker' });
+      await expectNone([a1, a2], 'internal_msg', () => true, 'marker');
       const rooms = await emitAck<{ rooms: { room_id: string }[] }>(a1.socket, 'joined', {});
       assert.ok(rooms.ok && !rooms.rooms.some((r) => r.room_id === roomId));
       // The last member leaves: the room and its history are deleted.
       assert.deepEqual(await emitAck(b1.socket, 'exit_room', { room_id: roomId }), { ok: true });
       assert.deepEqual(await emitAck(b1.socket, 'history', { room_id: roomId }), { ok: false, error: 'not a member' });
       if (mode === 'redis') {
-        const r = new Redis(testRedisUrl);
+        const r = testRedis('contract-exit');
+        const keys = createKeys(server.prefix);
         try {
-          const left = await r.keys(`${server.prefix}room:{${roomId}}:*`);
+          const left = await listKeys(r, keys.roomMembers(roomId).replace(/members$/, ''));
           assert.deepEqual(left, [], 'keys of the deleted room remain');
           // Re-create the same id (reset the creator's counter): its history must start empty.
-          await r.del(`${server.prefix}user:${a.uid}:room_counter`);
+          await r.del(keys.userRoomCounter(a.uid));
         } finally {
           await r.quit();
         }
@@ -348,9 +354,9 @@ for (const mode of ['memory', 'redis'] as const) {
       ];
       clear(a1, a2, b1, b2, c1);
       assert.deepEqual(await emitAck(a1.socket, 'typing', { room_id: roomId }), { ok: true });
-      const got = await expectExactly<TypingEvent>([b1, b2], 'typing', 1);
+      const got = await expectExactly<TypingEvent>([b1, b2], 'typing', 1, () => true, { settleMs: 'marker' });
       for (const [t] of got) assert.deepEqual(t, { room_id: roomId, uid: a.uid, name: a.name });
-      await expectNone([a1, a2, c1], 'typing', () => true, 0);
+      await expectNone([a1, a2, c1], 'typing', () => true, 'marker');
     });
 
     test('refusal 1: a non-object payload or a missing/non-string room_id is "invalid payload"', async () => {
@@ -399,7 +405,7 @@ for (const mode of ['memory', 'redis'] as const) {
       // Nothing changed: same history; the refused join_random joined nothing.
       assert.deepEqual(await history(tab.socket, { room_id: roomId }), before);
       assert.deepEqual(await joinedRefs(tab.socket), [{ room_id: roomId, room_name: 'Payload' }]);
-      await expectNone([tab], 'internal_msg', () => true, 0);
+      await expectNone([tab], 'internal_msg', () => true, 'marker');
     });
 
     test('refusal 2: a room the user is not in is "not a member", even with an invalid msg', async () => {
@@ -432,9 +438,9 @@ for (const mode of ['memory', 'redis'] as const) {
         );
       }
       assert.deepEqual(await history(at.socket, { room_id: roomId }), before);
-      await expectNone([at, bt], 'internal_msg');
-      await expectNone([at, bt], 'typing', () => true, 0);
-      await expectNone([at, bt], 'status', () => true, 0);
+      await expectNone([at, bt], 'internal_msg', () => true, 'marker');
+      await expectNone([at, bt], 'typing', () => true, 'marker');
+      await expectNone([at, bt], 'status', () => true, 'marker');
     });
 
     test('refusal 3: empty, blank, over 2,000 characters, non-string or missing msg is "invalid message"', async () => {
@@ -465,7 +471,7 @@ for (const mode of ['memory', 'redis'] as const) {
         assert.deepEqual(ack, { ok: false, error: 'invalid message' }, JSON.stringify(msg));
       }
       assert.deepEqual(await history(at.socket, { room_id: roomId }), before);
-      await expectNone([at, bt], 'internal_msg');
+      await expectNone([at, bt], 'internal_msg', () => true, 'marker');
     });
 
     test('refusal 4: the 21st text within 10 s is "rate limited"; refused events do not count; across tabs', async () => {
@@ -493,7 +499,7 @@ for (const mode of ['memory', 'redis'] as const) {
         ok: false,
         error: 'rate limited',
       });
-      await expectExactly<Message>([bt], 'internal_msg', 20);
+      await expectExactly<Message>([bt], 'internal_msg', 20, () => true, { settleMs: 'marker' });
       assert.deepEqual(
         received(bt, roomId).map((m) => m.id),
         ids,
@@ -528,7 +534,9 @@ for (const mode of ['memory', 'redis'] as const) {
       );
       assert.equal(res.status, 200);
       const roomId = (res.json() as { room_id: string }).room_id;
-      const got = await expectExactly<RoomWithMessages>([a1, b1, b2, c1], 'room_added', 1);
+      const got = await expectExactly<RoomWithMessages>([a1, b1, b2, c1], 'room_added', 1, () => true, {
+        settleMs: 'marker',
+      });
       for (const [room] of got) {
         assert.deepEqual(Object.keys(room!).sort(), ['messages', 'room_id', 'room_name']);
         assert.equal(room!.room_id, roomId);
@@ -539,14 +547,16 @@ for (const mode of ['memory', 'redis'] as const) {
         );
         assert.deepEqual(Object.keys(room!.messages[0]!).sort(), MESSAGE_KEYS);
       }
-      await expectNone([d1], 'room_added', () => true, 0);
+      await expectNone([d1], 'room_added', () => true, 'marker');
       // Without sending `joined` again, every member socket receives the room's messages.
       const { id } = await send(c1.socket, roomId, 'welcome all');
-      const msgs = await expectExactly<Message>([a1, b1, b2, c1], 'internal_msg', 1);
+      const msgs = await expectExactly<Message>([a1, b1, b2, c1], 'internal_msg', 1, () => true, {
+        settleMs: 'marker',
+      });
       for (const [m] of msgs) assert.equal(m!.id, id);
       const fromB = await send(b2.socket, roomId, 'thanks');
-      await expectExactly<Message>([a1, b1, c1], 'internal_msg', 1, (m) => m.id === fromB.id);
-      await expectNone([d1], 'internal_msg', () => true, 0);
+      await expectExactly<Message>([a1, b1, c1], 'internal_msg', 1, (m) => m.id === fromB.id, { settleMs: 'marker' });
+      await expectNone([d1], 'internal_msg', () => true, 'marker');
     });
   });
 }

@@ -4,20 +4,21 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/store/redis-client.js';
 import { createSocketLimiter, LEASE_MS, RETURN_GRACE_MS } from '../../src/chat/socket-limit.js';
 import { createLogger } from '../../src/logger.js';
 import { createKeys } from '../../src/store/keys.js';
-import { cleanRedis, newPrefix, redisSkip, testRedisUrl } from '../helpers/server.js';
+import { testRedis } from '../helpers/redis.js';
+import { cleanRedis, newPrefix, redisSkip } from '../helpers/server.js';
 
 describe('socket leases in Redis', { skip: redisSkip }, () => {
   const prefix = newPrefix();
   const keys = createKeys(prefix);
   const key = (uid: string): string => keys.userSockets(uid);
   const presenceKey = keys.presence();
-  let redis: Redis;
+  let redis: RedisClient;
   before(() => {
-    redis = new Redis(testRedisUrl);
+    redis = testRedis('socket-limit-test');
   });
   after(async () => {
     await cleanRedis(prefix);

@@ -1,6 +1,8 @@
 /**
- * What only the Redis store can show: atomicity across connections, one round trip for many
- * rooms, publishing to a real Socket.IO Redis adapter, and a client that outlives an outage.
+ * What only the Redis store can show: atomicity across connections, round trips that do not grow
+ * with the number of rooms, publishing to a real Socket.IO sharded Redis adapter in its wire
+ * format, and a client that outlives an outage. Runs on one Redis and (cluster stage) on a
+ * Redis Cluster.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server as HttpServer } from 'node:http';
@@ -8,17 +10,17 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test as nodeTest } from 'node:test';
-import { createAdapter } from '@socket.io/redis-adapter';
-import type { Redis } from 'ioredis';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { pino } from 'pino';
 import { Server } from 'socket.io';
 import { io as connectClient } from 'socket.io-client';
 import type { Message, UserProfile } from '../../src/shared/types.js';
 import { createKeys } from '../../src/store/keys.js';
-import { createRedisClient } from '../../src/store/redis-client.js';
+import { broadcastOf, roomChannel, shardChannel } from '../../src/store/fanout.js';
+import { createRedisClient, type RedisClient } from '../../src/store/redis-client.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import type { StoreLimits } from '../../src/store/types.js';
-import { deleteKeys, redisSkip, redisUrl, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { deleteKeys, listKeys, onCluster, redisSkip, redisUrl, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 const limits: StoreLimits = {
   randomRoomSize: 10,
@@ -44,13 +46,14 @@ describe('RedisStore on real Redis', () => {
   const test = (name: string, fn: () => Promise<void>): void => void nodeTest(name, { skip: redisSkip }, fn);
   const runPrefix = uniquePrefix('test:store-redis');
   let n = 0;
-  const clients: Redis[] = [];
-  const client = (role: string): Redis => {
+  const clients: RedisClient[] = [];
+  const client = (role: string): RedisClient => {
     const c = testRedis(role);
     clients.push(c);
     return c;
   };
   const freshKeys = () => createKeys(`${runPrefix}${n++}:`);
+  const channelPrefix = `${runPrefix}socket.io`;
 
   before(async () => {
     if (!redisSkip) await client('store-redis-test').ping();
@@ -58,8 +61,8 @@ describe('RedisStore on real Redis', () => {
 
   after(async () => {
     if (redisSkip) return;
-    await deleteKeys(clients[0] as Redis, runPrefix);
-    assert.equal((await (clients[0] as Redis).keys(`${runPrefix}*`)).length, 0);
+    await deleteKeys(clients[0] as RedisClient, runPrefix);
+    assert.equal((await listKeys(clients[0] as RedisClient, runPrefix)).length, 0);
     await Promise.all(clients.map((c) => c.quit()));
   });
 
@@ -67,7 +70,7 @@ describe('RedisStore on real Redis', () => {
     const conns = Array.from({ length: 5 }, (_, i) => client(`join-${i}`));
     for (let round = 0; round < 3; round++) {
       const keys = freshKeys();
-      const stores = conns.map((redis) => new RedisStore({ redis, keys, limits }));
+      const stores = conns.map((redis) => new RedisStore({ redis, keys, limits, channelPrefix }));
       const uids = Array.from({ length: 25 }, (_, i) => `u${i}`);
       const results = await Promise.all(uids.map((uid, i) => (stores[i % 5] as RedisStore).joinRandom(user(uid))));
       const store = stores[0] as RedisStore;
@@ -89,7 +92,10 @@ describe('RedisStore on real Redis', () => {
 
   test('one user joining at random from 5 connections at once gets one room, joined once', async () => {
     const keys = freshKeys();
-    const stores = Array.from({ length: 5 }, (_, i) => new RedisStore({ redis: client(`same-${i}`), keys, limits }));
+    const stores = Array.from(
+      { length: 5 },
+      (_, i) => new RedisStore({ redis: client(`same-${i}`), keys, limits, channelPrefix }),
+    );
     const results = await Promise.all(stores.map((s) => s.joinRandom(user('solo'))));
     assert.deepEqual(new Set(results.map((r) => r.room.room_id)), new Set(['Random_0']));
     assert.equal(results.filter((r) => r.joined).length, 1);
@@ -98,7 +104,10 @@ describe('RedisStore on real Redis', () => {
 
   test('concurrent createGroup by one creator over 5 connections gives distinct n', async () => {
     const keys = freshKeys();
-    const stores = Array.from({ length: 5 }, (_, i) => new RedisStore({ redis: client(`group-${i}`), keys, limits }));
+    const stores = Array.from(
+      { length: 5 },
+      (_, i) => new RedisStore({ redis: client(`group-${i}`), keys, limits, channelPrefix }),
+    );
     const rooms = await Promise.all(
       Array.from({ length: 20 }, (_, i) => (stores[i % 5] as RedisStore).createGroup(user('alice'), `G${i}`, ['bob'])),
     );
@@ -111,8 +120,8 @@ describe('RedisStore on real Redis', () => {
 
   test('searchUsers reads the name index (ZRANGEBYLEX + HMGET), not every user; indexUsers adds users saved before it', async () => {
     const keys = freshKeys();
-    const redis = clients[0] as Redis;
-    const store = new RedisStore({ redis, keys, limits });
+    const redis = clients[0] as RedisClient;
+    const store = new RedisStore({ redis, keys, limits, channelPrefix });
     // 2,000 users written as the code before the index did: the profile hash only.
     const pipe = redis.pipeline();
     for (let i = 0; i < 2000; i++) {
@@ -129,79 +138,110 @@ describe('RedisStore on real Redis', () => {
     await store.saveUser({ ...user('new1'), name: 'Older Still' });
     const counted = client('search-count');
     await counted.ping();
-    const searching = new RedisStore({ redis: counted, keys, limits });
-    const sent: string[] = [];
-    const original = counted.sendCommand.bind(counted);
-    counted.sendCommand = ((command, ...rest) => {
-      sent.push(command.name);
-      return original(command, ...rest);
-    }) as typeof counted.sendCommand;
+    const searching = new RedisStore({ redis: counted, keys, limits, channelPrefix });
+    const rt = countRoundTrips(counted);
     const found = await searching.searchUsers('old 000', 50);
     assert.deepEqual(
       found.map((u) => u.name),
       Array.from({ length: 10 }, (_, i) => `Old 000${i}`),
     );
-    assert.deepEqual(sent, ['zrangebylex', 'hmget']);
+    assert.deepEqual(rt.commands, ['zrangebylex', 'hmget']);
     assert.deepEqual(
       (await searching.searchUsers('olde', 5)).map((u) => u.uid),
       ['new1'],
     );
   });
 
-  test('roomSummaries costs one command for 1 room and for 30 rooms', async () => {
+  /**
+   * Counts the round trips a call costs: a command sent while none of this client's commands is
+   * in flight starts a new one (it had to wait for an answer); commands sent while others are in
+   * flight ride along (auto-pipelining writes them together, one write per Redis node).
+   */
+  function countRoundTrips(redis: RedisClient): { trips: number; commands: string[]; reset(): void } {
+    const seen = { trips: 0, commands: [] as string[], reset: () => ((seen.trips = 0), (seen.commands = [])) };
+    let inFlight = 0;
+    const original = redis.sendCommand.bind(redis) as (...args: unknown[]) => Promise<unknown>;
+    (redis as { sendCommand: unknown }).sendCommand = (
+      command: { name: string; promise: Promise<unknown> },
+      ...rest: unknown[]
+    ) => {
+      if (inFlight === 0) seen.trips++;
+      inFlight++;
+      seen.commands.push(command.name);
+      const done = () => void inFlight--;
+      command.promise.then(done, done);
+      return original(command, ...rest);
+    };
+    return seen;
+  }
+
+  test('roomSummaries: the same round trips for 1 room and for 60 rooms', async () => {
     const keys = freshKeys();
-    const setup = new RedisStore({ redis: clients[0] as Redis, keys, limits });
+    const setup = new RedisStore({ redis: clients[0] as RedisClient, keys, limits, channelPrefix });
     const one = await setup.createGroup(user('solo'), 'Only', []);
-    for (let i = 0; i < 30; i++) {
+    for (let i = 0; i < 60; i++) {
       const g = await setup.createGroup(user('many'), `R${i}`, []);
       await setup.postMessage({ room_id: g.room_id, uid: 'many', name: 'M', picture: '', msg: `hello ${i}` });
     }
     const counted = client('count');
-    const store = new RedisStore({ redis: counted, keys, limits });
-    const sent: string[] = [];
-    const original = counted.sendCommand.bind(counted);
-    counted.sendCommand = ((command, ...rest) => {
-      sent.push(command.name);
-      return original(command, ...rest);
-    }) as typeof counted.sendCommand;
-    await store.roomSummaries('nobody', 5, 5); // loads the script once (EVALSHA, then EVAL)
-
-    sent.length = 0;
-    const solo = (await store.roomSummaries('solo', 5, 5)).map(({ room_id, room_name, messages }) => ({
-      room_id,
-      room_name,
-      messages,
-    }));
-    const soloCommands = [...sent];
-    sent.length = 0;
-    const many = await store.roomSummaries('many', 5, 5);
-    const manyCommands = [...sent];
-    console.log(`  commands: 1 room ${JSON.stringify(soloCommands)}, 30 rooms ${JSON.stringify(manyCommands)}`);
-    assert.deepEqual(solo, [one]);
-    assert.equal(many.length, 30);
-    assert.ok(many.every((r) => r.messages.length === 2 && r.messages[1]?.msg.startsWith('hello')));
-    assert.deepEqual(soloCommands, ['evalsha']);
-    assert.deepEqual(manyCommands, ['evalsha']);
+    const store = new RedisStore({ redis: counted, keys, limits, channelPrefix });
+    await store.roomSummaries('many', 5, 5); // loads the scripts (EVALSHA, then EVAL) and the slot map
+    const rt = countRoundTrips(counted);
+    const figures: string[] = [];
+    for (const [perFirst, perOther] of [
+      [5, 5],
+      [50, 0],
+      [0, 0],
+    ] as const) {
+      rt.reset();
+      const solo = await store.roomSummaries('solo', perFirst, perOther);
+      const soloTrips = rt.trips;
+      rt.reset();
+      const many = await store.roomSummaries('many', perFirst, perOther);
+      figures.push(
+        `(${perFirst},${perOther}): 1 room ${soloTrips} round trips, 60 rooms ${rt.trips} (${rt.commands.length} commands)`,
+      );
+      assert.equal(soloTrips, rt.trips, 'round trips do not grow with rooms');
+      assert.ok(rt.trips <= 3);
+      assert.equal(many.length, 60);
+      assert.equal(many[0]?.messages.length, Math.min(perFirst, 2));
+      assert.ok(many.slice(1).every((r) => r.messages.length === Math.min(perOther, 2)));
+      // Newest activity first (rooms whose last messages share a millisecond by room id).
+      const ms = many.map((r) => Number(r.last_message?.id.split('-')[0]));
+      assert.deepEqual(
+        ms,
+        [...ms].sort((x, y) => y - x),
+      );
+      assert.equal(many[0]?.room_name, 'R59');
+      if (perFirst === 5)
+        assert.deepEqual(
+          solo.map(({ room_id, room_name, messages }) => ({ room_id, room_name, messages })),
+          [one],
+        );
+    }
+    console.log(`  roomSummaries ${onCluster ? 'on the cluster' : 'on one Redis'}: ${figures.join('; ')}`);
   });
 
-  describe('postMessage with adapterKey reaches a real Socket.IO server through @socket.io/redis-adapter', () => {
+  describe('postMessage reaches a real Socket.IO server through the sharded Redis adapter', () => {
     let http: HttpServer;
     let io: Server;
     let port: number;
-    let sub: Redis;
+    let sub: RedisClient;
     const keys = createKeys(`${runPrefix}adapter:`);
-    const adapterKey = `${runPrefix}adapter:socket.io`;
+    const adapterPrefix = `${runPrefix}adapter:socket.io`;
 
     before(async () => {
       if (redisSkip) return;
       const pub = client('adapter-pub');
-      sub = pub.duplicate();
+      sub = testRedis('adapter-sub', { subscriber: true });
       clients.push(sub);
       http = createServer();
-      io = new Server(http, { adapter: createAdapter(pub, sub, { key: adapterKey }) });
+      io = new Server(http, {
+        adapter: createShardedAdapter(pub, sub, { channelPrefix: adapterPrefix, subscriptionMode: 'dynamic' }),
+      });
       io.of('/chat').on('connection', (socket) => {
         const room = socket.handshake.auth.room as string;
-        if (room) void socket.join(`room:${room}`);
+        if (room) void socket.join(roomChannel(room));
         socket.emit('ready' as never);
       });
       await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -231,97 +271,124 @@ describe('RedisStore on real Redis', () => {
       return { socket, received };
     };
 
-    test('the room member gets each message exactly once, in storage order; others get nothing', async () => {
-      const store = new RedisStore({ redis: client('adapter-store'), keys, limits, adapterKey });
+    test("the room member gets each message exactly once, in storage order, in the adapter's own format; others get nothing", async () => {
+      const store = new RedisStore({ redis: client('adapter-store'), keys, limits, channelPrefix: adapterPrefix });
       const g = await store.createGroup(user('alice'), 'G', []);
+      // What the script publishes, read raw from the room's channel: exactly what the adapter
+      // itself would publish for nsp.to(room).emit('internal_msg', message) (fanout.ts).
+      const raw = testRedis('adapter-raw', { subscriber: true });
+      clients.push(raw);
+      const payloads: unknown[] = [];
+      raw.on('smessage', (_channel: string, message: string) => payloads.push(JSON.parse(message)));
+      await raw.ssubscribe(shardChannel(adapterPrefix, g.room_id));
       const member = await connect(g.room_id);
       const outsider = await connect('some_other_room');
-      // The adapter subscribes asynchronously; a command answered after it means it is done.
-      await sub.ping();
       const posted: Message[] = [];
+      // The adapter subscribes on join, asynchronously: send until the first arrives.
+      await until('the adapter subscribed', async () => {
+        const r = await store.postMessage({ room_id: g.room_id, uid: 'alice', name: 'A', picture: '', msg: 'probe' });
+        assert.ok(r.ok && r.message);
+        posted.push(r.message);
+        await sleep(50);
+        return member.received.length > 0;
+      });
+      member.received.length = 0;
+      posted.length = 0;
+      payloads.length = 0;
       for (let i = 0; i < 5; i++) {
         const r = await store.postMessage({
           room_id: g.room_id,
           uid: 'alice',
           name: 'Alice <b>',
           picture: 'https://img.test/a.png',
-          msg: `hello ${i} ü 🎉`,
+          msg: `hello ${i} ü 🎉 "quoted" \\ / \u2028`,
         });
         assert.ok(r.ok && r.message);
-        assert.equal(r.published, true);
         posted.push(r.message);
       }
-      await until('5 messages', () => member.received.length >= 5);
-      await sleep(300); // a duplicate would arrive in this time
-      assert.deepEqual(member.received, posted);
-      assert.deepEqual(member.received, (await store.history(g.room_id, { limit: 10 })).slice(1));
+      await until('5 messages', () => member.received.length >= 5 && payloads.length >= 5);
+      // A marker after them: anything doubled would have arrived before it (one socket, in order).
+      const marker = await store.postMessage({
+        room_id: g.room_id,
+        uid: 'alice',
+        name: 'A',
+        picture: '',
+        msg: 'marker',
+      });
+      assert.ok(marker.ok && marker.message);
+      await until('the marker', () => member.received.some((m) => m.msg === 'marker'));
+      assert.deepEqual(member.received, [...posted, marker.message]);
+      assert.deepEqual(payloads.slice(0, 5), posted.map(broadcastOf));
+      assert.deepEqual(member.received.slice(0, 5), await store.history(g.room_id, { limit: 5, before: marker.id }));
       assert.deepEqual(outsider.received, []);
       member.socket.disconnect();
       outsider.socket.disconnect();
     });
   });
 
-  test('createRedisClient: commands fail in bounded time while Redis is away, and it reconnects by itself', async () => {
-    const target = new URL(redisUrl);
-    const sockets = new Set<net.Socket>();
-    const proxy = net.createServer((down) => {
-      const up = net.connect(Number(target.port || 6379), target.hostname);
-      sockets.add(down).add(up);
-      down.pipe(up).pipe(down);
-      const drop = () => (down.destroy(), up.destroy());
-      down.on('error', drop).on('close', drop);
-      up.on('error', drop).on('close', drop);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const port = (proxy.address() as AddressInfo).port;
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    });
-    const redis = createRedisClient(`redis://127.0.0.1:${port}`, 'outage-test', pino({ level: 'info' }, sink), {
-      commandTimeoutMs: 500,
-    });
-    try {
-      assert.equal(await redis.client('GETNAME'), 'outage-test');
-
-      // Redis "goes away": the port refuses connections and open ones are cut.
-      await new Promise<void>((resolve) => {
-        proxy.close(() => resolve());
-        for (const s of sockets) s.destroy();
+  // One Redis behind a proxy; a cluster's outages are the failover tests' (cluster-failover.test.ts).
+  if (!onCluster)
+    test('createRedisClient: commands fail in bounded time while Redis is away, and it reconnects by itself', async () => {
+      const target = new URL(redisUrl);
+      const sockets = new Set<net.Socket>();
+      const proxy = net.createServer((down) => {
+        const up = net.connect(Number(target.port || 6379), target.hostname);
+        sockets.add(down).add(up);
+        down.pipe(up).pipe(down);
+        const drop = () => (down.destroy(), up.destroy());
+        down.on('error', drop).on('close', drop);
+        up.on('error', drop).on('close', drop);
       });
-      const started = Date.now();
-      await assert.rejects(redis.ping());
-      const failedAfter = Date.now() - started;
-      console.log(`  ping failed after ${failedAfter} ms while Redis was away`);
-      assert.ok(failedAfter < 3000, `took ${failedAfter} ms`);
-      await until(
-        'two logged reconnection attempts',
-        () => lines.filter((l) => l.msg === 'redis reconnecting').length >= 2,
-      );
-      const attempts = lines.filter((l) => l.msg === 'redis reconnecting');
-      assert.ok(attempts.every((l) => l.role === 'outage-test' && (l.delayMs as number) <= 2000));
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      const port = (proxy.address() as AddressInfo).port;
+      const lines: Record<string, unknown>[] = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+          done();
+        },
+      });
+      const redis = createRedisClient(`redis://127.0.0.1:${port}`, 'outage-test', pino({ level: 'info' }, sink), {
+        commandTimeoutMs: 500,
+      });
+      try {
+        assert.equal(await redis.client('GETNAME'), 'outage-test');
 
-      // Redis "comes back" on the same address: the client recovers with no help.
-      await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
-      const back = Date.now();
-      await until(
-        'a ping after recovery',
-        () =>
-          redis.ping().then(
-            () => true,
-            () => false,
-          ),
-        10_000,
-      );
-      console.log(`  recovered ${Date.now() - back} ms after Redis came back`);
-      assert.equal(await redis.client('GETNAME'), 'outage-test');
-    } finally {
-      redis.disconnect();
-      proxy.close();
-      for (const s of sockets) s.destroy();
-    }
-  });
+        // Redis "goes away": the port refuses connections and open ones are cut.
+        await new Promise<void>((resolve) => {
+          proxy.close(() => resolve());
+          for (const s of sockets) s.destroy();
+        });
+        const started = Date.now();
+        await assert.rejects(redis.ping());
+        const failedAfter = Date.now() - started;
+        console.log(`  ping failed after ${failedAfter} ms while Redis was away`);
+        assert.ok(failedAfter < 3000, `took ${failedAfter} ms`);
+        await until(
+          'two logged reconnection attempts',
+          () => lines.filter((l) => l.msg === 'redis reconnecting').length >= 2,
+        );
+        const attempts = lines.filter((l) => l.msg === 'redis reconnecting');
+        assert.ok(attempts.every((l) => l.role === 'outage-test' && (l.delayMs as number) <= 2000));
+
+        // Redis "comes back" on the same address: the client recovers with no help.
+        await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+        const back = Date.now();
+        await until(
+          'a ping after recovery',
+          () =>
+            redis.ping().then(
+              () => true,
+              () => false,
+            ),
+          10_000,
+        );
+        console.log(`  recovered ${Date.now() - back} ms after Redis came back`);
+        assert.equal(await redis.client('GETNAME'), 'outage-test');
+      } finally {
+        redis.disconnect();
+        proxy.close();
+        for (const s of sockets) s.destroy();
+      }
+    });
 });

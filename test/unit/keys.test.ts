@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import calculateSlot from 'cluster-key-slot';
+import { shardChannel } from '../../src/store/fanout.js';
 import { createKeys, type Keys } from '../../src/store/keys.js';
 
 /** Every key the store can make for two users and two rooms. */
@@ -14,7 +16,9 @@ function allKeys(keys: Keys): Record<string, string> {
     'limit:rooms': keys.limit('rooms'),
     randomRooms: keys.randomRooms(),
     randomCounter: keys.randomCounter(),
+    randomSeats: keys.randomSeats(),
     presence: keys.presence(),
+    layout: keys.layout(),
   };
   for (const uid of ['alice', 'bob']) {
     out[`userRooms:${uid}`] = keys.userRooms(uid);
@@ -25,7 +29,7 @@ function allKeys(keys: Keys): Record<string, string> {
     out[`userSockets:${uid}`] = keys.userSockets(uid);
     out[`userBudget:${uid}`] = keys.userBudget(uid);
   }
-  for (const room of ['alice_0', 'Random_3']) {
+  for (const room of ['alice_0', 'Random_3', 'a{b}c_1', '}x_2']) {
     out[`roomMembers:${room}`] = keys.roomMembers(room);
     out[`roomMessages:${room}`] = keys.roomMessages(room);
     for (const uid of ['alice', 'bob']) {
@@ -67,4 +71,42 @@ test("a room's keys share one hash tag, distinct from other rooms'", () => {
     assert.deepEqual(tags, [room, room, room]);
   }
   assert.notEqual(tag(keys.roomMembers('alice_0')), tag(keys.roomMembers('alice_1')));
+});
+
+test("slots: a room's keys and its Socket.IO channel, a user's keys, {users}, {random} each in one slot", () => {
+  const keys = createKeys('chat:');
+  const same = (label: string, list: string[]) =>
+    assert.equal(new Set(list.map((k) => calculateSlot(k))).size, 1, `${label}: ${list.join(' ')}`);
+  for (const room of ['alice_0', 'Random_3', 'Direct_ab12', 'a{b}c_1', '}x_2', '{}', 'x}']) {
+    same(room, [
+      keys.roomMembers(room),
+      keys.roomMessages(room),
+      keys.clientId(room, 'alice', 'c1d2e3f4'),
+      keys.typing(room, 'bob'),
+      shardChannel('chat:socket.io', room),
+    ]);
+  }
+  for (const uid of ['alice', 'u0123abcd', 'we{ird}', '}odd']) {
+    same(uid, [
+      keys.userRooms(uid),
+      keys.userReads(uid),
+      keys.userRandom(uid),
+      keys.userRoomCounter(uid),
+      keys.rateLimit(uid),
+      keys.userSockets(uid),
+      keys.userBudget(uid),
+    ]);
+  }
+  same('users', [keys.users(), keys.userIndex(), keys.accountNames(), keys.passwords()]);
+  same('random', [keys.randomRooms(), keys.randomCounter(), keys.randomSeats()]);
+  // Rooms and users spread over slots (not all in one).
+  const slots = new Set(Array.from({ length: 50 }, (_, i) => calculateSlot(keys.roomMembers(`alice_${i}`))));
+  assert.ok(slots.size > 40, `${slots.size} slots for 50 rooms`);
+});
+
+test("ids with braces get keys of their own: never another room's", () => {
+  const keys = createKeys('chat:');
+  const ids = ['a_b', 'a{b', 'a}b', 'a{b}', '{a_b}', 'a__b'];
+  assert.equal(new Set(ids.map((id) => keys.roomMembers(id))).size, ids.length);
+  assert.equal(new Set(ids.map((id) => shardChannel('p', id))).size, ids.length);
 });
