@@ -14,7 +14,7 @@ const ci = process.env.CI === 'true' || process.env.CI === '1';
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const wanted = process.argv.slice(2);
-const all = ['lint', 'typecheck', 'build', 'unit', 'integration', 'browser', 'firebase'];
+const all = ['lint', 'typecheck', 'build', 'unit', 'integration', 'cluster', 'browser', 'firebase'];
 const stages = wanted.length > 0 ? wanted : all;
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
@@ -66,6 +66,10 @@ function files(dir) {
     .map((f) => path.join('test', dir, f));
 }
 
+function which(bin) {
+  return (process.env.PATH ?? '').split(path.delimiter).some((d) => d && existsSync(path.join(d, bin)));
+}
+
 function skip(suite, why) {
   if (ci) {
     console.error(`\n=== ${suite}: cannot run (${why}) and CI=true forbids skipping`);
@@ -86,7 +90,19 @@ const testEnv = {
 };
 const nodeTest = (list) => ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...list];
 
-const suites = ['unit', 'integration', 'browser', 'firebase'];
+const suites = ['unit', 'integration', 'cluster', 'browser', 'firebase'];
+
+// Suites run a second time on a Redis Cluster (test/cluster/run.ts starts one), beside the
+// cluster's own (failover).
+const onClusterToo = [
+  'store.test.ts',
+  'store-redis.test.ts',
+  'socket-contract.test.ts',
+  'socket-exactly-once.test.ts',
+  'socket-limit.test.ts',
+  'read-presence.test.ts',
+  'multi-node.test.ts',
+].map((f) => path.join('test', 'integration', f));
 let built = false;
 
 // A failed build stops the run: the suites would test the previous build.
@@ -114,6 +130,15 @@ stages: for (const stage of stages) {
       if (list.length === 0) break;
       if (!hasRedis) skip(`${stage} (Redis parts)`, `no Redis at ${redisUrl}; its tests skip themselves`);
       await run(stage, process.execPath, nodeTest(list), testEnv);
+      break;
+    }
+    case 'cluster': {
+      if (!which('redis-server')) {
+        skip('cluster', 'no redis-server on PATH to start a Redis Cluster');
+        break;
+      }
+      const nodeArgs = nodeTest([...onClusterToo, ...files('cluster')]).slice(3);
+      await run('cluster', process.execPath, ['--import', 'tsx', 'test/cluster/run.ts', ...nodeArgs], testEnv);
       break;
     }
     case 'browser': {
