@@ -4,6 +4,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import type { Ack, ClientToServerEvents, ServerToClientEvents } from '../../src/shared/events.js';
+import type { Message } from '../../src/shared/types.js';
 
 export type ChatClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -79,6 +80,57 @@ export function record<E extends keyof ServerToClientEvents>(socket: ChatClient,
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A marker for "nothing else arrives", instead of a fixed wait. Call it after the awaited event
+ * (or the action whose effects are checked), then assert on what `socket` recorded before it.
+ *
+ * By default one acknowledged no-op on `socket` (`catch_up` of a room nobody is in: it changes and
+ * sends nothing else). The server answers it after everything it had already sent this socket,
+ * and Socket.IO delivers one socket's packets in order, so once it resolves every such event — a
+ * duplicate, a stray, a delivery to a socket that should get none — has been recorded.
+ *
+ * `through: {sender, room_id}` is for events that reach this socket's node through Redis from
+ * elsewhere (another node, the posting script): `sender` posts a marker message into the room and
+ * this resolves when `socket` receives it. It travels the room's channel after everything published
+ * there before, so what came before it is everything. Resolves with the marker message's id (to
+ * leave it out of what was received).
+ *
+ * It proves nothing about events a server sends later on a timer (presence sweeps, grace periods):
+ * those tests wait for time to pass.
+ */
+export async function marker(
+  socket: ChatClient,
+  through?: { sender: ChatClient; room_id: string },
+): Promise<string | undefined> {
+  if (!through) {
+    const ack = await emitAck<{ rooms: unknown[] }>(socket, 'catch_up', {
+      rooms: [{ room_id: 'marker-no-such-room', after: '0-0' }],
+    });
+    if (!ack.ok || ack.rooms.length > 0) throw new Error(`marker: unexpected answer ${JSON.stringify(ack)}`);
+    return undefined;
+  }
+  const msg = `marker ${Math.random().toString(36).slice(2)}`;
+  let onMessage: (m: Message) => void = () => {};
+  const arrived = new Promise<void>((resolve) => {
+    onMessage = (m) => {
+      if (m.room_id === through.room_id && m.msg === msg) resolve();
+    };
+    socket.on('internal_msg', onMessage);
+  });
+  try {
+    const ack = await emitAck<{ id: string }>(through.sender, 'text', { room_id: through.room_id, msg });
+    if (!ack.ok) throw new Error(`marker message refused: ${ack.error}`);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the marker message did not arrive within 5 s')), 5000);
+    });
+    await Promise.race([arrived, late]).finally(() => clearTimeout(timer));
+    return ack.id;
+  } finally {
+    socket.off('internal_msg', onMessage);
+  }
+}
 
 /** POST /chat/create_chat as the signed-in user (same-origin, like the page's fetch). */
 export async function createChat(url: string, cookie: string, room_name: string, users: string[]) {

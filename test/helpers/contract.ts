@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { compareIds as compareParsedIds, parseId } from '../../src/store/ids.js';
 import type { Message } from '../../src/shared/types.js';
-import { connect, emitAck, login, record, sleep, type ChatClient, type SignedIn } from './client.js';
+import { connect, emitAck, login, marker, record, sleep, type ChatClient, type SignedIn } from './client.js';
 
 export const MESSAGE_KEYS = ['id', 'msg', 'name', 'picture', 'room_id', 'time', 'type', 'uid'];
 export const ID_RE = /^\d+-\d+$/;
@@ -66,21 +66,33 @@ export function clear(...tabs: Tab[]): void {
 type EventName = 'internal_msg' | 'status' | 'room_added' | 'room_removed' | 'typing' | 'read' | 'presence';
 
 /**
- * Waits until each tab received `n` events of the kind matching `pred`, then waits `settleMs`
- * more and fails if any tab got more than `n`: duplicates and strays fail the test.
+ * How a check makes sure nothing else arrives: `'marker'` (a round trip on every checked tab, after
+ * which whatever the server had sent them has arrived: ./client.ts `marker`), or a fixed wait in ms.
+ */
+export type Settle = number | 'marker';
+
+async function settle(tabs: Tab[], how: Settle): Promise<void> {
+  if (how === 'marker') await Promise.all(tabs.map((t) => marker(t.socket)));
+  else await sleep(how);
+}
+
+/**
+ * Waits until each tab received `n` events of the kind matching `pred`, then settles (`settleMs`:
+ * a marker or a fixed wait) and fails if any tab got more than `n`: duplicates and strays fail
+ * the test.
  */
 export async function expectExactly<T = unknown>(
   tabs: Tab[],
   event: EventName,
   n: number,
   pred: (data: T) => boolean = () => true,
-  { timeoutMs = 5000, settleMs = 300 } = {},
+  { timeoutMs = 5000, settleMs = 300 as Settle } = {},
 ): Promise<T[][]> {
   const matching = (t: Tab): T[] => (t.rec.of(event) as T[]).filter(pred);
   await Promise.all(
     tabs.map((t, i) => t.rec.until(() => matching(t).length >= n, timeoutMs, `${n} × ${event} on tab ${i}`)),
   );
-  await sleep(settleMs);
+  await settle(tabs, settleMs);
   return tabs.map((t, i) => {
     const got = matching(t);
     assert.equal(got.length, n, `tab ${i} got ${got.length} × ${event}, expected exactly ${n}`);
@@ -93,19 +105,20 @@ export async function expectOne<T = unknown>(
   tab: Tab,
   event: EventName,
   pred: (data: T) => boolean = () => true,
+  settleMs: Settle = 300,
 ): Promise<T> {
-  const [got] = await expectExactly<T>([tab], event, 1, pred);
+  const [got] = await expectExactly<T>([tab], event, 1, pred, { settleMs });
   return got![0]!;
 }
 
-/** Asserts that none of the tabs received any `event` (matching `pred`) during a short wait. */
+/** Asserts that none of the tabs received any `event` (matching `pred`) before they settled. */
 export async function expectNone<T = unknown>(
   tabs: Tab[],
   event: EventName,
   pred: (data: T) => boolean = () => true,
-  settleMs = 300,
+  settleMs: Settle = 300,
 ): Promise<void> {
-  await sleep(settleMs);
+  await settle(tabs, settleMs);
   tabs.forEach((t, i) => {
     const got = (t.rec.of(event) as T[]).filter(pred);
     assert.equal(got.length, 0, `tab ${i} unexpectedly got ${event}: ${JSON.stringify(got).slice(0, 500)}`);

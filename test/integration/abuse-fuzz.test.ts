@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { ERRORS, LIMITS } from '../../src/shared/limits.js';
-import { connect, createChat, emitAck, login, record, sleep, type ChatClient } from '../helpers/client.js';
+import { connect, createChat, emitAck, login, marker, record, type ChatClient } from '../helpers/client.js';
 import { cleanRedis, redisSkip, startServer, testRedisUrl, type TestServer } from '../helpers/server.js';
 import { readAll } from './fault-kit.js';
 
@@ -299,7 +299,8 @@ describe('abuse: fuzzed payloads on every event', { timeout: 180_000 }, () => {
     // Events without an acknowledgement are ignored, not half-processed.
     const bare = fuzzer as unknown as { emit(event: string, payload: unknown): void };
     for (const event of EVENTS) bare.emit(event, { room_id: room, msg: 'no ack' });
-    await sleep(300);
+    // One socket's events are handled in order: once the marker is answered, so were these.
+    await marker(fuzzer);
 
     // Object.prototype on the server is clean: an empty payload still lacks room_id and msg.
     assert.deepEqual(await emitAck(fuzzer, 'history', {}), { ok: false, error: ERRORS.invalidPayload });
@@ -338,7 +339,8 @@ describe('abuse: fuzzed payloads on every event', { timeout: 180_000 }, () => {
         'refused events changed nothing in Redis',
       );
     }
-    await sleep(200);
+    // Everything the fuzzer's events sent the friend has arrived once the friend's marker is answered.
+    await marker(watcher);
     const fromFuzzer = seen.all.filter((e) => (e.data as { uid?: string }).uid !== undefined);
     // The friend shares `room` only (not the fuzzer's random room).
     const liveTexts = seen.of('internal_msg').map((m) => (m as { id: string }).id);

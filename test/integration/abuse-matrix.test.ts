@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createChatServer } from '../../src/server.js';
 import { ERRORS } from '../../src/shared/limits.js';
-import { connect, createChat, emitAck, login, record, sleep, type ChatClient } from '../helpers/client.js';
+import { connect, createChat, emitAck, login, marker, record, type ChatClient } from '../helpers/client.js';
 import { cleanRedis, redisSkip, root, startServer, type TestServer } from '../helpers/server.js';
 
 type Role = 'signed out' | 'non-member' | 'member';
@@ -359,6 +359,7 @@ describe('abuse matrix: signed out, non-member, member', { timeout: 120_000 }, (
   const sockets: ChatClient[] = [];
   const ctx = {} as Ctx;
   let seenByOwner: ReturnType<typeof record<'internal_msg' | 'typing' | 'status'>>;
+  let ownerSocket: ChatClient;
 
   before(async () => {
     server = await startServer({ redis: !redisSkip });
@@ -377,7 +378,7 @@ describe('abuse matrix: signed out, non-member, member', { timeout: 120_000 }, (
       sockets.push(byRole[role]);
     }
     ctx.socket = (role) => byRole[role]!;
-    const ownerSocket = await connect(server.url, owner.cookie);
+    ownerSocket = await connect(server.url, owner.cookie);
     sockets.push(ownerSocket);
     await emitAck(ownerSocket, 'joined', {});
     seenByOwner = record(ownerSocket, 'internal_msg', 'typing', 'status');
@@ -396,7 +397,8 @@ describe('abuse matrix: signed out, non-member, member', { timeout: 120_000 }, (
   }
 
   it('nothing the non-member tried reached the room', async () => {
-    await sleep(300);
+    // Every row was answered before this; whatever they sent the owner has arrived by the marker.
+    await marker(ownerSocket);
     const outsider = ctx.user['non-member'].uid;
     // In rooms the non-member made itself (create_chat rows) it is a member; only ctx.room counts.
     const leaked = seenByOwner.all.filter(

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ERRORS } from '../../src/shared/limits.js';
-import { connect, login, sleep, type ChatClient } from '../helpers/client.js';
+import { connect, login, marker, type ChatClient } from '../helpers/client.js';
 import { cleanRedis, newPrefix, redisSkip, startServer, type TestServer } from '../helpers/server.js';
 import { figures, waitFor } from './fault-kit.js';
 
@@ -97,7 +97,9 @@ describe('sessions across two nodes', { skip: redisSkip, timeout: 60_000 }, () =
         ),
       ),
     );
-    await sleep(200);
+    // A wrongful disconnect of the other session would have come with the session's own; the
+    // marker's answer on that socket comes after anything sent before it (and needs it connected).
+    await marker(otherOnB);
     console.log(
       `[abuse-sessions] sign-out: ${figures({
         logout: out.status,

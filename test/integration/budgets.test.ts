@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { LIMITS } from '../../src/shared/limits.js';
 import type { StatusEvent, TypingEvent } from '../../src/shared/types.js';
-import { emitAck, sleep } from '../helpers/client.js';
+import { emitAck, marker, sleep } from '../helpers/client.js';
 import { closeAll, group, openTab, postJson, signIn, uname, type User } from '../helpers/contract.js';
 import { cleanRedis, newPrefix, redisSkip, startServer, type TestServer } from '../helpers/server.js';
 
@@ -62,7 +62,8 @@ describe('budgets and limits across two nodes', { skip: redisSkip, timeout: 120_
     const bystander = await user('bystander');
     const roomId = await group(me, 'Budget', [bystander]);
     const [onA, onB] = [await openTab(me, a.url), await openTab(me, b.url)];
-    await sleep(2100); // the two `joined` above came out of the bucket: let it fill up again
+    // Time has to pass here (the bucket refills at 50 a second): the two `joined` above came out of it.
+    await sleep(2100);
     const started = Date.now();
     const answers = await Promise.all(
       Array.from({ length: 300 }, (_, i) =>
@@ -82,7 +83,7 @@ describe('budgets and limits across two nodes', { skip: redisSkip, timeout: 120_
     // Another user is not affected; the user's budget refills.
     const other = await openTab(bystander, b.url);
     assert.equal((await emitAck(other.socket, 'history', { room_id: roomId, limit: 1 })).ok, true);
-    await sleep(500);
+    await sleep(500); // time for the bucket to refill: that is what is checked
     assert.equal((await emitAck(onA.socket, 'history', { room_id: roomId, limit: 1 })).ok, true);
   });
 
@@ -90,7 +91,7 @@ describe('budgets and limits across two nodes', { skip: redisSkip, timeout: 120_
     const me = await user('budget resend');
     const roomId = await group(me, 'Resend', []);
     const tab = await openTab(me, a.url);
-    await sleep(2100);
+    await sleep(2100); // a full bucket to start from (it refills with time only)
     const first = await emitAck(tab.socket, 'text', { room_id: roomId, msg: 'kept', client_id: 'budget-resend-1' });
     assert.equal(first.ok, true);
     // Empty the bucket: events until one is refused (bounded), then the two texts at once.
@@ -116,11 +117,13 @@ describe('budgets and limits across two nodes', { skip: redisSkip, timeout: 120_
     const roomId = await group(me, 'Typing', [reader]);
     const readerTab = await openTab(reader, b.url);
     const tabs = await Promise.all(Array.from({ length: 20 }, (_, i) => openTab(me, i % 2 ? a.url : b.url)));
-    await sleep(2100);
+    await sleep(2100); // the 20 `joined` came out of the bucket: a full one again (it refills with time only)
     for (let round = 0; round < 3; round++) {
       await Promise.all(tabs.map((t) => emitAck(t.socket, 'typing', { room_id: roomId })));
     }
-    await sleep(300);
+    // Typing notices from both nodes travel the room's channel; the reader's marker message,
+    // posted after every typing event was answered, arrives behind all of them.
+    await marker(readerTab.socket, { sender: readerTab.socket, room_id: roomId });
     const got = (readerTab.rec.of('typing') as TypingEvent[]).filter((t) => t.uid === me.uid);
     console.log(`[budgets] typing notices received from 60 typing events on 20 sockets: ${got.length}`);
     assert.equal(got.length, 1);
@@ -137,7 +140,9 @@ describe('budgets and limits across two nodes', { skip: redisSkip, timeout: 120_
       await Promise.all(tabs.map((t) => emitAck(t.socket, 'joined', {}, 10_000)));
       sent += tabs.length;
     }
-    await sleep(500);
+    // Status notices from both nodes travel the rooms' channels to the member's node, in the
+    // order Redis published them; the member's marker message comes after every one of them.
+    await marker(memberTab.socket, { sender: memberTab.socket, room_id: rooms[0]! });
     const notices = (memberTab.rec.of('status') as StatusEvent[]).filter((s) => s.uid === me.uid);
     console.log(`[budgets] status notices received from ${sent} joined on 20 sockets (3 rooms): ${notices.length}`);
     assert.deepEqual(notices.map((n) => n.room_id).sort(), [...rooms].sort());

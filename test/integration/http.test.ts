@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { connect, sleep } from '../helpers/client.js';
+import { connect, marker, sleep } from '../helpers/client.js';
 import { closeAll, joinedRefs, openTab, postJson, send, signIn, uname, type User } from '../helpers/contract.js';
 import { cleanRedis, redisSkip, startServer, type TestServer } from '../helpers/server.js';
 
@@ -348,7 +348,9 @@ for (const mode of ['memory', 'redis'] as const) {
         assert.equal((await get(`${url}/chat`, me.cookie)).status, 302);
         assert.equal((await get(`${url}/chat/get_users`, me.cookie)).status, 401);
         await assert.rejects(connect(url, me.cookie), /unauthorized/);
-        // A dev sign-out ends that one session: the same user's other session stays.
+        // A dev sign-out ends that one session: the same user's other session stays (a wrongful
+        // disconnect would have come with the session's own, before the marker's answer).
+        await marker(kept);
         assert.deepEqual(keptReasons, []);
         assert.equal(kept.connected, true);
         assert.equal((await get(`${url}/chat`, otherSession.cookie)).status, 200);

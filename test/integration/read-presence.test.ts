@@ -76,7 +76,7 @@ describe(
         ok: true,
         last_read: sent[2]!.id,
       });
-      const [got] = await expectExactly<ReadEvent>([other], 'read', 1);
+      const [got] = await expectExactly<ReadEvent>([other], 'read', 1, () => true, { settleMs: 'marker' });
       assert.deepEqual(got![0], { room_id: roomId, last_read: sent[2]!.id });
       [room] = await summaries(other);
       assert.equal(room!.unread, 2);
@@ -106,7 +106,7 @@ describe(
           error: 'invalid payload',
         });
       }
-      await expectNone([outsider], 'read');
+      await expectNone([outsider], 'read', () => true, 'marker');
     });
 
     test('joined and GET /chat: newest activity first, with the same unread counts', async () => {
@@ -115,6 +115,7 @@ describe(
       const rooms = [await group(me, 'Old', [peer]), await group(me, 'Middle', [peer]), await group(me, 'New', [peer])];
       const peerTab = await openTab(peer, b.url);
       await send(peerTab.socket, rooms[1]!, 'x');
+      // Time has to pass: ids are <ms>-<seq> per room, and a later millisecond orders the activity.
       await sleep(5);
       await send(peerTab.socket, rooms[0]!, 'y');
       await send(peerTab.socket, rooms[0]!, 'z');
@@ -168,6 +169,7 @@ describe(
       const onlineMs = await presenceWithin(watch, comer.uid, true, 2000);
       // A reload: the socket closes and another opens within the grace. No offline, no second online.
       first.socket.close();
+      // Real time under test: a reload half a second later, then past the 5 s grace and a 2 s sweep.
       await sleep(500);
       const second = await openTab(comer, a.url, false);
       await sleep(6000);
@@ -187,7 +189,9 @@ describe(
       assert.equal(first.status, 200, first.text);
       const body = first.json() as { status: string; room_id: string; room_name: string };
       assert.deepEqual(body, { status: 'OK', room_id: body.room_id, room_name: bob.name });
-      const [added] = await expectExactly<RoomWithMessages>([bobTab], 'room_added', 1);
+      const [added] = await expectExactly<RoomWithMessages>([bobTab], 'room_added', 1, () => true, {
+        settleMs: 'marker',
+      });
       assert.equal(added![0]!.room_id, body.room_id);
       assert.equal(added![0]!.room_name, ann.name);
       const back = await postJson(b.url, '/chat/direct', { uid: ann.uid }, { cookie: bob.cookie });

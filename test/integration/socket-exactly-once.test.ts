@@ -62,7 +62,7 @@ for (const mode of ['memory', 'redis'] as const) {
       const ack = await emitAck<Sent>(a1.socket, 'text', { room_id: roomId, msg: ' once ', client_id: id });
       assert.equal(ack.ok, true, JSON.stringify(ack));
       if (!ack.ok) return;
-      const got = await expectExactly<Message>([a1, a2, b1], 'internal_msg', 1);
+      const got = await expectExactly<Message>([a1, a2, b1], 'internal_msg', 1, () => true, { settleMs: 'marker' });
       for (const [m] of got) {
         assert.deepEqual(Object.keys(m!).sort(), [...MESSAGE_KEYS, 'client_id'].sort());
         assert.equal(m!.client_id, id);
@@ -72,7 +72,7 @@ for (const mode of ['memory', 'redis'] as const) {
       for (const tab of [a1, a2, a1]) {
         assert.deepEqual(await emitAck(tab.socket, 'text', { room_id: roomId, msg: 'once', client_id: id }), ack);
       }
-      await expectNone([a1, a2, b1], 'internal_msg', (m: Message) => m.id !== ack.id);
+      await expectNone([a1, a2, b1], 'internal_msg', (m: Message) => m.id !== ack.id, 'marker');
       const stored = await history(b1.socket, { room_id: roomId });
       assert.deepEqual(
         stored.filter((m) => m.type === 'user').map((m) => [m.id, m.msg, m.client_id]),
@@ -80,7 +80,9 @@ for (const mode of ['memory', 'redis'] as const) {
       );
       // A message sent without a client id carries none.
       const plain = await send(a1.socket, roomId, 'no id');
-      const [got2] = await expectExactly<Message>([b1], 'internal_msg', 1, (x) => x.id === plain.id);
+      const [got2] = await expectExactly<Message>([b1], 'internal_msg', 1, (x) => x.id === plain.id, {
+        settleMs: 'marker',
+      });
       assert.deepEqual(Object.keys(got2![0]!).sort(), MESSAGE_KEYS);
       assert.equal((await history(b1.socket, { room_id: roomId })).at(-1)!.client_id, undefined);
     });
@@ -168,7 +170,7 @@ for (const mode of ['memory', 'redis'] as const) {
         ok: false,
         error: 'not a member',
       });
-      await expectNone([bt], 'internal_msg');
+      await expectNone([bt], 'internal_msg', () => true, 'marker');
       assert.equal((await fullHistory(bt.socket, roomId)).filter((m) => m.type === 'user').length, 1);
     });
 

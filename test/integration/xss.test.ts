@@ -69,16 +69,18 @@ describe('user text is never HTML', () => {
       { cookie: evil.cookie },
     );
     const room2 = (res2.json() as { room_id: string }).room_id;
-    const [[added]] = (await expectExactly<RoomWithMessages>([vt], 'room_added', 1, (r) => r.room_id === roomId)) as [
-      [RoomWithMessages],
-    ];
+    const [[added]] = (await expectExactly<RoomWithMessages>([vt], 'room_added', 1, (r) => r.room_id === roomId, {
+      settleMs: 'marker',
+    })) as [[RoomWithMessages]];
     assert.equal(added.room_name, IMG);
 
     const texts = [SCRIPT, IMG, `${ATTR} & ' "quoted"`];
     for (const t of texts) await send(et.socket, roomId, t);
     await send(vt.socket, room2, SCRIPT);
     // Live delivery carries the raw text, as data.
-    const live = await expectExactly<Message>([vt], 'internal_msg', 3, (m) => m.room_id === roomId);
+    const live = await expectExactly<Message>([vt], 'internal_msg', 3, (m) => m.room_id === roomId, {
+      settleMs: 'marker',
+    });
     assert.deepEqual(
       live[0]!.map((m) => [m.msg, m.name]),
       texts.map((t) => [t, NAME]),
