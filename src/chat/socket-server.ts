@@ -209,9 +209,14 @@ function resyncAfterSubscriberLoss(sub: RedisClient, nsp: ChatNamespace, logger:
   if (sub instanceof Cluster) {
     // One sharded subscriber per master. After a failover, a lost node or a moved slot, ioredis
     // replaces the subscribers concerned and re-subscribes their channels, then says
-    // `subscribersReady`; the re-subscriptions are sent but not awaited, hence the pause.
+    // `subscribersReady` — again at each slot refresh while a master is down. The
+    // re-subscriptions are sent but not awaited, hence the pause; a burst of these events makes
+    // one resync, after the last (measured: a SIGKILLed master gave ~95 events per node).
+    let timer: NodeJS.Timeout | null = null;
     sub.on('subscribersReady', () => {
-      setTimeout(() => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = null;
         logger.warn({ sockets: nsp.sockets.size }, 'adapter subscribers reset: clients told to catch up');
         nsp.local.emit('resync', { reason: 'subscriber' });
       }, RESUBSCRIBE_SETTLE_MS).unref();
