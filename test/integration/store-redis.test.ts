@@ -18,7 +18,13 @@ import type { Message, UserProfile } from '../../src/shared/types.js';
 import { createKeys } from '../../src/store/keys.js';
 import { broadcastOf, roomChannel, shardChannel } from '../../src/store/fanout.js';
 import { createRedisClient, type RedisClient } from '../../src/store/redis-client.js';
-import { RedisStore } from '../../src/store/redis-store.js';
+import calculateSlot from 'cluster-key-slot';
+import { createEventBudget } from '../../src/chat/event-budget.js';
+import { createSocketLimiter } from '../../src/chat/socket-limit.js';
+import { createThrottle } from '../../src/chat/throttle.js';
+import { createLogger } from '../../src/logger.js';
+import { createLimiter } from '../../src/store/limiter.js';
+import { RedisStore, SCRIPT_KEYS } from '../../src/store/redis-store.js';
 import type { StoreLimits } from '../../src/store/types.js';
 import { deleteKeys, listKeys, onCluster, redisSkip, redisUrl, testRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -220,6 +226,87 @@ describe('RedisStore on real Redis', () => {
         );
     }
     console.log(`  roomSummaries ${onCluster ? 'on the cluster' : 'on one Redis'}: ${figures.join('; ')}`);
+  });
+
+  test('every command sent (store, leases and presence, budget, throttle, limiter) names keys of one cluster slot', async () => {
+    const keys = freshKeys();
+    const redis = client('slots');
+    await redis.ping();
+    const seen: { name: string; keys: string[] }[] = [];
+    const original = redis.sendCommand.bind(redis) as (...args: unknown[]) => Promise<unknown>;
+    (redis as { sendCommand: unknown }).sendCommand = (
+      command: { name: string; getKeys(): (string | Buffer)[] },
+      ...rest: unknown[]
+    ) => {
+      seen.push({ name: command.name, keys: command.getKeys().map(String) });
+      return original(command, ...rest);
+    };
+    const logger = createLogger('silent');
+    const store = new RedisStore({ redis, keys, limits: { ...limits, rateLimitCount: 3 }, channelPrefix });
+    const [alice, bob] = [user('alice'), user('bob')];
+    await store.saveUser(alice);
+    await store.saveUser(bob);
+    await store.createAccount(user('carol'), 'carol', 'hash');
+    await store.findAccount('carol');
+    await store.getUsers(['alice', 'bob']);
+    await store.searchUsers('name', 5);
+    const g = await store.createGroup(alice, 'G', ['bob']);
+    const d = await store.directRoom(alice, bob);
+    const r = await store.joinRandom(alice);
+    await store.joinRandom(alice);
+    const posted = await store.postMessage({
+      room_id: g.room_id,
+      uid: 'alice',
+      name: 'A',
+      picture: '',
+      msg: 'x',
+      client_id: 'abcdefgh',
+    });
+    assert.ok(posted.ok);
+    await store.postMessage({
+      room_id: g.room_id,
+      uid: 'alice',
+      name: 'A',
+      picture: '',
+      msg: 'x',
+      client_id: 'abcdefgh',
+    });
+    for (let i = 0; i < 4; i++)
+      await store.postMessage({ room_id: d.room_id, uid: 'alice', name: 'A', picture: '', msg: `${i}` });
+    await store.postMessage({ room_id: g.room_id, uid: 'nobody', name: 'N', picture: '', msg: 'x' });
+    await store.markRead('bob', g.room_id, posted.id);
+    await store.roomSummaries('alice', 5, 1);
+    await store.history(g.room_id, { limit: 5 });
+    await store.memberOf('alice', [g.room_id, d.room_id]);
+    await store.findClientId(g.room_id, 'alice', 'abcdefgh');
+    await store.leaveRoom('alice', r.room.room_id);
+    await store.leaveRoom('bob', g.room_id);
+    await store.leaveRoom('alice', g.room_id);
+    const leases = createSocketLimiter({ max: 3, redis, key: keys.userSockets, presenceKey: keys.presence(), logger });
+    await leases.acquire('alice', 's1');
+    await leases.renew(
+      new Map([
+        ['alice', ['s1']],
+        ['bob', ['s2']],
+      ]),
+    );
+    await leases.release('alice', 's1');
+    await leases.sweep();
+    await leases.online(['alice', 'bob']);
+    await createEventBudget(redis, keys.userBudget, { perSecond: 5, burst: 10 }).take('alice');
+    await createThrottle(redis).first(keys.typing(g.room_id, 'alice'), 100);
+    await createLimiter(redis, { prefix: keys.limit('rooms'), points: 5, windowMs: 1000 }).consume('alice');
+
+    const crossSlot = seen.filter((c) => new Set(c.keys.map((k) => calculateSlot(k))).size > 1);
+    assert.deepEqual(crossSlot, []);
+    const scripts = seen.filter((c) => c.name === 'evalsha' || c.name === 'eval');
+    assert.ok(scripts.length > 20, `${scripts.length} script calls looked at`);
+    console.log(`  ${seen.length} commands looked at (${scripts.length} script calls): none names keys of two slots`);
+  });
+
+  test('every store script starts with #!lua, so Redis refuses a key it was not given', async () => {
+    const lua = [...Object.values(SCRIPT_KEYS).map((c) => c.lua)];
+    for (const body of lua) assert.ok(body.startsWith('#!lua'), body.slice(0, 80));
   });
 
   describe('postMessage reaches a real Socket.IO server through the sharded Redis adapter', () => {
