@@ -34,6 +34,7 @@ interface BenchResult {
     points: {
       rooms: number;
       redisCommandsPerRequest: number;
+      redisRoundTripsPerRequest: number;
       commandsByName: Record<string, number>;
       check: { roomsShown: number };
     }[];
