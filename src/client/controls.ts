@@ -4,11 +4,13 @@
  * back on a phone. Each turns into a request and/or a state change; the view follows the state.
  */
 import { LIMITS } from '../shared/limits.js';
+import { roomLabel } from '../shared/room-label.js';
 import type { RoomRef } from '../shared/types.js';
 import { setupNewChat } from './new-chat.js';
 import type { Outbox } from './outbox.js';
 import { reasonOf, type ChatSocket, type Request } from './request.js';
 import { discard, retry } from './state/outbox.js';
+import { setRoster } from './state/presence.js';
 import { activateRoom, addRoom, closePane, receiveOlder, removeRoom, setMembers } from './state/rooms.js';
 import type { Store } from './store.js';
 import { isRandomRoom, type PageView } from './view/page.js';
@@ -26,7 +28,12 @@ export interface ControlDeps {
   showError(text: string): void;
 }
 
-export function setUpControls({ app, store, view, socket, request, outbox, showError }: ControlDeps): void {
+export interface Controls {
+  /** Shows a room the user has just got, with its newest messages, focus in its box. */
+  openRoom(ref: RoomRef): Promise<void>;
+}
+
+export function setUpControls({ app, store, view, socket, request, outbox, showError }: ControlDeps): Controls {
   const panes = app.querySelector<HTMLElement>('[data-testid="panes"]')!;
   const convList = app.querySelector<HTMLElement>('[data-testid="conv-list"]')!;
   const randomButton = app.querySelector<HTMLButtonElement>('[data-testid="random-chat"]')!;
@@ -46,10 +53,14 @@ export function setUpControls({ app, store, view, socket, request, outbox, showE
       const res = await request('members', { room_id: roomId });
       if (res.ok)
         store.update((s) =>
-          setMembers(
-            s,
+          setRoster(
+            setMembers(
+              s,
+              roomId,
+              res.members.map((m) => m.name),
+            ),
             roomId,
-            res.members.map((m) => m.name),
+            res.members,
           ),
         );
     } catch {
@@ -165,7 +176,7 @@ export function setUpControls({ app, store, view, socket, request, outbox, showE
     if (!button || !roomId) return;
     const action = button.dataset.action;
     if (action === 'older') void loadOlder(roomId);
-    else if (action === 'exit') exitDialog.ask(roomId, store.state.rooms[roomId]?.name ?? roomId);
+    else if (action === 'exit') exitDialog.ask(roomId, roomLabel(store.state.rooms[roomId]?.name ?? roomId, roomId));
     else if (action === 'back') {
       store.update(closePane);
       view.conv(roomId)?.focus();
@@ -219,6 +230,7 @@ export function setUpControls({ app, store, view, socket, request, outbox, showE
       .then(() => view.pane(room.room_id)?.input.focus())
       .catch((err: unknown) => showError(`Could not open ${room.room_name}: ${reasonOf(err)}`));
   });
+  return { openRoom };
 }
 
 interface ExitDialog {

@@ -12,6 +12,7 @@ export interface NunjucksSlim {
   ) => {
     getTemplate(name: string, eagerCompile?: boolean): NunjucksTemplate;
     addGlobal(name: string, value: unknown): unknown;
+    addFilter(name: string, fn: (...args: never[]) => unknown): unknown;
   };
   PrecompiledLoader: new (templates: Record<string, unknown>) => unknown;
 }

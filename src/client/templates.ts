@@ -4,9 +4,11 @@
  * autoescaped exactly as on the server.
  */
 import { LIMITS } from '../shared/limits.js';
+import { FILTERS } from '../shared/room-label.js';
 import type { Message, RoomWithMessages, UserProfile } from '../shared/types.js';
 import type {} from './nunjucks-slim.js';
-import type { Me, Notice, Pending } from './state/types.js';
+import type { Presence } from './state/presence.js';
+import type { Me, Notice, Pending, Person } from './state/types.js';
 import type { Part } from './text.js';
 
 /** How the browser shows a message beyond its data: continuing its sender's group, its text's parts. */
@@ -21,6 +23,8 @@ export interface DirectoryEntry {
   name: string;
   course: string;
   picture: string;
+  /** get_users' presence (CONTRACT); absent where not known. */
+  online?: boolean;
 }
 
 type Macro = (...args: unknown[]) => { toString(): string };
@@ -37,6 +41,7 @@ function load(): Record<string, Macro> {
   });
   // As on the server (src/http/set-up-views.ts): the macros read it.
   env.addGlobal('pageSize', LIMITS.pageMessages);
+  for (const [name, fn] of Object.entries(FILTERS)) env.addFilter(name, fn);
   let result: Record<string, Macro> | null = null;
   // Precompiled templates without async filters run synchronously.
   env.getTemplate(MACRO_FILE, true).getExported((err, exported) => {
@@ -77,4 +82,8 @@ export const render = {
   pane: (room: RoomWithMessages, me: Me | UserProfile, active: boolean): HTMLElement =>
     toElement(call('tab_cont', room, me, active)),
   userEntry: (uid: string, u: DirectoryEntry): HTMLElement => toElement(call('user_entry', uid, u)),
+  memberEntry: (m: Person, me: Me, presence: Presence): HTMLElement =>
+    toElement(call('member_entry', m, me, presence)),
+  presenceDot: (presence: Presence): HTMLElement => toElement(call('presence_dot', presence)),
+  presenceText: (presence: Presence): HTMLElement => toElement(call('presence_text', presence)),
 };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Express } from 'express';
 import nunjucks from 'nunjucks';
 import { LIMITS } from '../shared/limits.js';
+import { FILTERS } from '../shared/room-label.js';
 import type { Assets } from './assets.js';
 
 export function setUpViews(app: Express, root: string, production: boolean, assets: Assets): nunjucks.Environment {
@@ -14,6 +15,7 @@ export function setUpViews(app: Express, root: string, production: boolean, asse
   });
   // Shared with the browser's environment (src/client/templates.ts): the macros read it.
   env.addGlobal('pageSize', LIMITS.pageMessages);
+  for (const [name, fn] of Object.entries(FILTERS)) env.addFilter(name, fn);
   // Every page names its browser files through this (views/layout.njk): the build's content-hashed
   // names from its manifest, or a vendor file under its package version (./assets.ts).
   env.addGlobal('asset', (name: string) => assets.url(name));

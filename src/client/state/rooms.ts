@@ -7,6 +7,7 @@ import type { Message, RoomWithMessages } from '../../shared/types.js';
 import { MIN_ID } from '../ids.js';
 import { mentionsMe } from '../text.js';
 import { insertMessages, insertNotice, settledBy, type Source } from './messages.js';
+import { NO_PEOPLE } from './presence.js';
 import type { ChatState, Me, Pending, RoomState } from './types.js';
 
 /** Live messages kept per room not on the page yet, at most. */
@@ -52,6 +53,7 @@ export function initialState(me: Me, rooms: readonly RoomWithMessages[], outbox:
     paneOpen: false,
     connected: false,
     nextSeq: 1,
+    people: NO_PEOPLE,
   };
   // Sent before the reload and stored after all: the rendered page already has them.
   return {

@@ -92,4 +92,24 @@ export interface ChatState {
   connected: boolean;
   /** Next notice number. */
   nextSeq: number;
+  /** Who is online, rooms' members, direct conversations' other person, the members panel (./presence.ts). */
+  people: PeopleState;
+}
+
+/** A member of a room as the members panel shows them (the `members` answer, joins). */
+export interface Person {
+  uid: string;
+  name: string;
+  picture: string;
+}
+
+export interface PeopleState {
+  /** uid → online, as last heard (`members`, `get_users`, `presence`, joins); absent: not known. */
+  online: Readonly<Record<string, boolean>>;
+  /** Room id → its members, from the last `members` answer and the joins and exits since. */
+  rosters: Readonly<Record<string, readonly Person[]>>;
+  /** Direct conversation's room id → the other person's uid. */
+  peers: Readonly<Record<string, string>>;
+  /** The room whose members panel is open. */
+  panel: string | null;
 }
