@@ -82,8 +82,7 @@ export const render = {
   pane: (room: RoomWithMessages, me: Me | UserProfile, active: boolean): HTMLElement =>
     toElement(call('tab_cont', room, me, active)),
   userEntry: (uid: string, u: DirectoryEntry): HTMLElement => toElement(call('user_entry', uid, u)),
-  memberEntry: (m: Person, me: Me, presence: Presence): HTMLElement =>
-    toElement(call('member_entry', m, me, presence)),
+  memberEntry: (m: Person, me: Me, presence: Presence): HTMLElement => toElement(call('member_entry', m, me, presence)),
   presenceDot: (presence: Presence): HTMLElement => toElement(call('presence_dot', presence)),
   presenceText: (presence: Presence): HTMLElement => toElement(call('presence_text', presence)),
 };

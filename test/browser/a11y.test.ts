@@ -1,7 +1,7 @@
 /**
  * The accessibility gate: axe-core (WCAG 2.0/2.1/2.2 A and AA, and best practices) on the sign-in
  * page (as it comes, with an error, after signing out) and the chat page — empty, with rooms, with
- * a room open, with the New chat dialog open, with the Exit confirmation open — on a desktop and a
+ * a room open, with the members panel open, with the New chat dialog open, with the Exit confirmation open — on a desktop and a
  * phone screen, light and dark. No violation of impact
  * "serious" or "critical" may remain; any others are printed. axe runs through Playwright's
  * evaluate (DevTools protocol), which the page's CSP does not govern: nothing is relaxed for it.
@@ -117,7 +117,7 @@ describe('accessibility gate (axe-core)', { skip: browserSkip }, () => {
   });
 
   for (const v of VARIANTS) {
-    test(`${v.name}: sign-in page, and the chat page empty, with rooms, New chat open, Exit confirmation open`, async () => {
+    test(`${v.name}: sign-in page, and the chat page empty, with rooms, members panel open, New chat open, Exit confirmation open`, async () => {
       const opts = { viewport: v.viewport, colorScheme: v.colorScheme } as const;
       const tag = `${run}${v.name.replace(/\W/g, '')}`;
       const me = `Mia ${tag}`;
@@ -161,6 +161,18 @@ describe('accessibility gate (axe-core)', { skip: browserSkip }, () => {
         await check(page.page, 'chat-rooms', v.name);
         if (v.phone) await page.open(first);
         await check(page.page, 'chat-room-open', v.name);
+
+        // The members panel (an offcanvas dialog), with someone online and someone not.
+        const socket2 = await ned.connect();
+        try {
+          await page.pane(first).getByTestId('members').click();
+          await page.page.getByTestId('members-count').filter({ hasText: '2 members, 2 online' }).waitFor();
+          await check(page.page, 'members-open', v.name);
+          await page.page.keyboard.press('Escape');
+          await page.page.getByTestId('members-panel').waitFor({ state: 'hidden' });
+        } finally {
+          socket2.close();
+        }
 
         await page.openNewChat();
         await check(page.page, 'new-chat-open', v.name);
