@@ -3,26 +3,34 @@
  * counts, typists, which one is open, and the resume marks catch-up starts from.
  */
 import { LIMITS } from '../../shared/limits.js';
-import type { Message, RoomWithMessages } from '../../shared/types.js';
+import type { Message, RoomSummary, RoomWithMessages } from '../../shared/types.js';
 import { MIN_ID } from '../ids.js';
 import { mentionsMe } from '../text.js';
 import { insertMessages, insertNotice, settledBy, type Source } from './messages.js';
 import { NO_PEOPLE } from './presence.js';
 import type { ChatState, Me, Pending, RoomState } from './types.js';
+import { afterAdded, fillActivity, isNews, placeByActivity } from './unread.js';
 
 /** Live messages kept per room not on the page yet, at most. */
 const ORPHANS_KEPT = 200;
 const TYPING_SHOWN_MS = 3000;
 
-function newRoom(room: RoomWithMessages & { unread?: number }): RoomState {
+/** A room as the page gets it: its newest messages, and where the server summarised it (GET /chat, `joined`) its summary. */
+export type RoomInput = RoomWithMessages & Partial<RoomSummary>;
+
+function newRoom(room: RoomInput): RoomState {
+  const last = room.last_message ?? room.messages[room.messages.length - 1] ?? null;
+  // Listed by its summary only (GET /chat renders the first room's messages): loaded when opened.
+  const loaded = room.messages.length > 0 || last === null;
   const empty: RoomState = {
     id: room.room_id,
     name: room.room_name,
     messages: [],
     notices: [],
     // The rule the server's macros use: a room shown with fewer than a page has no older messages.
-    complete: room.messages.length < LIMITS.pageMessages,
-    resume: MIN_ID,
+    complete: loaded && room.messages.length < LIMITS.pageMessages,
+    // Not loaded: what is new is what comes after the summary's newest message.
+    resume: loaded ? MIN_ID : last.id,
     live: true,
     liveMax: undefined,
     run: undefined,
@@ -31,6 +39,12 @@ function newRoom(room: RoomWithMessages & { unread?: number }): RoomState {
     mentioned: false,
     members: [],
     typists: [],
+    lastRead: room.last_read ?? null,
+    counted: room.unread === undefined ? null : (last?.id ?? null),
+    last,
+    activity: last?.time ?? '',
+    loaded,
+    divider: null,
   };
   return insertMessages(empty, room.messages, 'snapshot').room;
 }
@@ -39,9 +53,14 @@ function newRoom(room: RoomWithMessages & { unread?: number }): RoomState {
  * The page as the server rendered it, plus the outbox kept across a reload. The rendering was a
  * snapshot taken before the socket joined the rooms: every room is caught up on the first connect.
  */
-export function initialState(me: Me, rooms: readonly RoomWithMessages[], outbox: readonly Pending[] = []): ChatState {
+export function initialState(me: Me, rooms: readonly RoomInput[], outbox: readonly Pending[] = []): ChatState {
   const byId: Record<string, RoomState> = {};
-  for (const r of rooms) byId[r.room_id] = { ...newRoom(r), live: false };
+  const made = rooms.map(newRoom);
+  const activity = fillActivity(made.map((r) => r.activity));
+  made.forEach((r, i) => (byId[r.id] = { ...r, live: false, activity: activity[i]! }));
+  // The room open at load shows where its unread messages start, as one opened by the reader.
+  const first = rooms[0] ? byId[rooms[0].room_id] : undefined;
+  if (first && first.unread > 0) byId[first.id] = { ...first, divider: first.lastRead ?? MIN_ID };
   const state: ChatState = {
     me,
     rooms: byId,
@@ -92,26 +111,33 @@ export function receive(
   const { room: next, added } = insertMessages(room, messages, source, now);
   const outbox = settledBy(state.outbox, messages, state.me.uid);
   const counted = source === 'live' || source === 'page';
-  const fresh = counted ? added.filter((m) => m.type === 'user' && m.uid !== state.me.uid) : [];
+  const fresh = counted ? added.filter((m) => isNews(room, m, state.me.uid)) : [];
   const away = fresh.length > 0 && !lookingAt(state, roomId);
   const unread = away ? next.unread + fresh.length : next.unread;
   const mentioned = next.mentioned || (away && fresh.some((m) => mentionsMe(m.msg, state.me.name)));
-  const updated = unread === next.unread && mentioned === next.mentioned ? next : { ...next, unread, mentioned };
-  const changed = withRoom(state, updated);
+  const tallied = unread === next.unread && mentioned === next.mentioned ? next : { ...next, unread, mentioned };
+  const updated = afterAdded(tallied, added, state.me.uid);
+  let changed = withRoom(state, updated);
+  // Newer activity: the room moves up the list.
+  if (updated.activity !== room.activity)
+    changed = { ...changed, order: placeByActivity(changed.order, changed.rooms, roomId) };
   return outbox === state.outbox ? changed : { ...changed, outbox };
 }
 
 /** Adds a room (or merges the messages of one already shown), with any live messages that came first. */
-export function addRoom(state: ChatState, room: RoomWithMessages, activate = false): ChatState {
+export function addRoom(state: ChatState, room: RoomInput, activate = false): ChatState {
   let next = state;
   if (!state.rooms[room.room_id]) {
     const { [room.room_id]: waiting = [], ...orphans } = state.orphans;
-    next = {
-      ...state,
-      rooms: { ...state.rooms, [room.room_id]: newRoom(room) },
-      order: [...state.order, room.room_id],
-      orphans,
-    };
+    const added = newRoom(room);
+    // Joining is activity: at least as new as the list's newest (the server lists it so too).
+    const top = state.order[0] ? (state.rooms[state.order[0]]?.activity ?? '') : '';
+    // (From a summary: its newest message's time, or the top's for a room without messages.)
+    const activity = room.unread === undefined ? (top > added.activity ? top : added.activity) : added.activity || top;
+    const fresh = { ...added, activity };
+    const rooms = { ...state.rooms, [room.room_id]: fresh };
+    // From the top down to its place (a tie with the top stays on top).
+    next = { ...state, rooms, order: placeByActivity([room.room_id, ...state.order], rooms, room.room_id), orphans };
     next = receive(next, room.room_id, room.messages, 'snapshot');
     next = receive(next, room.room_id, waiting, 'live');
   } else {
@@ -144,7 +170,11 @@ export function activateRoom(state: ChatState, roomId: string, open: boolean): C
   const room = state.rooms[roomId];
   if (!room) return state;
   const next = { ...state, active: roomId, paneOpen: open || state.paneOpen };
-  return next.looking && room.unread > 0 ? withRoom(next, { ...room, unread: 0, mentioned: false }) : next;
+  // Opened with unread messages: the "New messages" divider goes above the first of them. The
+  // count is cleared once the reader sees the room's bottom (setLooking), not by opening it.
+  if (state.active === roomId) return next;
+  const divider = room.unread > 0 ? (room.lastRead ?? MIN_ID) : null;
+  return divider === room.divider ? next : withRoom(next, { ...room, divider });
 }
 
 export function closePane(state: ChatState): ChatState {

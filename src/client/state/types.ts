@@ -59,6 +59,25 @@ export interface RoomState {
   /** Names of the room's members as far as known (the `members` answer, senders, joins): mentions. */
   members: readonly string[];
   typists: readonly Typist[];
+  /** The user's read mark (a message id) as the server last said or this page moved it; null: none. */
+  lastRead: string | null;
+  /**
+   * The newest message the server's `unread` already covers (its summary's `last_message`): a
+   * message up to it that arrives later (catch-up, a live delivery racing the summary) is not
+   * counted again.
+   */
+  counted: string | null;
+  /** The newest message known: the list's preview (the summary's until messages are loaded). */
+  last: Message | null;
+  /** Newest activity (ISO time of `last`, or of joining): the list's order, newest first. */
+  activity: string;
+  /**
+   * The room's newest messages are here (rendered with the page, or a `history` answer); a room
+   * listed by its summary only is loaded when opened.
+   */
+  loaded: boolean;
+  /** "New messages" divider, set when the room is opened: before the first message of others after this id. */
+  divider: string | null;
 }
 
 export type PendingState = 'sending' | 'failed';
