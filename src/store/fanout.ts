@@ -43,22 +43,24 @@ export function broadcastOf(message: Message): unknown {
     nsp: CHAT_NAMESPACE,
     type: BROADCAST,
     data: {
-      opts: { rooms: [roomChannel(message.room_id)], flags: {} },
-      packet: { type: EVENT_PACKET, data: ['internal_msg', message], nsp: CHAT_NAMESPACE },
+      opts: { rooms: [roomChannel(message.room_id)], except: [], flags: {} },
+      // No `nsp` in the packet: the receiving adapter's broadcast sets its own.
+      packet: { type: EVENT_PACKET, data: ['internal_msg', message] },
     },
   };
 }
 
 /**
  * Lua: `publish_message(channel, message table, socket.io room)` SPUBLISHes what `broadcastOf`
- * makes, as JSON (the adapter reads JSON when the payload starts with `{`). cjson turns an empty
- * table into `{}`, which is right for `flags`; `rooms` has one entry so it stays an array.
+ * makes, as JSON (the adapter reads JSON when the payload starts with `{`). The frame is spelled
+ * out because cjson cannot write an empty array (`except`); the user's text goes through
+ * cjson.encode only.
  */
 export const LUA_PUBLISH_MESSAGE = `
 local function publish_message(channel, message, room)
-  local payload = cjson.encode({uid = '${PUBLISHER_UID}', nsp = '${CHAT_NAMESPACE}', type = ${BROADCAST},
-    data = {opts = {rooms = {room}, flags = {}},
-      packet = {type = ${EVENT_PACKET}, data = {'internal_msg', message}, nsp = '${CHAT_NAMESPACE}'}}})
+  local payload = '{"uid":"${PUBLISHER_UID}","nsp":"${CHAT_NAMESPACE}","type":${BROADCAST},"data":{"opts":{"rooms":['
+    .. cjson.encode(room) .. '],"except":[],"flags":{}},"packet":{"type":${EVENT_PACKET},"data":["internal_msg",'
+    .. cjson.encode(message) .. ']}}}'
   redis.call('SPUBLISH', channel, payload)
 end
 `;

@@ -406,6 +406,16 @@ describe('RedisStore on real Redis', () => {
       await until('the marker', () => member.received.some((m) => m.msg === 'marker'));
       assert.deepEqual(member.received, [...posted, marker.message]);
       assert.deepEqual(payloads.slice(0, 5), posted.map(broadcastOf));
+      // And broadcastOf is what the adapter itself publishes for the same emit (but for the
+      // sender's uid, its own random one): the format is the adapter's, not a copy gone stale.
+      payloads.length = 0;
+      io.of('/chat')
+        .to(roomChannel(g.room_id))
+        .emit('internal_msg' as never, posted[0] as never);
+      await until("the adapter's own publish", () => payloads.length > 0);
+      const own = payloads[0] as { uid: string };
+      assert.notEqual(own.uid, broadcastOf(posted[0]!).uid);
+      assert.deepEqual({ ...own, uid: 'x' }, { ...(broadcastOf(posted[0]!) as object), uid: 'x' });
       assert.deepEqual(member.received.slice(0, 5), await store.history(g.room_id, { limit: 5, before: marker.id }));
       assert.deepEqual(outsider.received, []);
       member.socket.disconnect();
