@@ -4,7 +4,7 @@
  * back on a phone. Each turns into a request and/or a state change; the view follows the state.
  */
 import { LIMITS } from '../shared/limits.js';
-import { roomLabel } from '../shared/room-label.js';
+import { isDirectRoom, roomLabel } from '../shared/room-label.js';
 import type { RoomRef } from '../shared/types.js';
 import { setupNewChat } from './new-chat.js';
 import type { Outbox } from './outbox.js';
@@ -260,8 +260,8 @@ function setUpExitDialog(onConfirm: (roomId: string) => void): ExitDialog {
       roomId = id;
       confirmed = false;
       q('exit-room-name').textContent = name;
-      // A random room can be joined again with Random chat; a group only by being added.
-      q('exit-group-note').hidden = isRandomRoom(id);
+      // Random rooms are joined again with Random chat, direct ones with Message; a group only by being added.
+      q('exit-group-note').hidden = isRandomRoom(id) || isDirectRoom(id);
       window.bootstrap?.Modal.getOrCreateInstance(modal).show();
     },
   };
