@@ -10,7 +10,7 @@
 // members, measured on one clock because sender and receivers live in this process.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { connect, login, pool, request } from './lib/client.mjs';
+import { connect, login, loginStats, pool, request } from './lib/client.mjs';
 import { Samples, summarize } from './lib/stats.mjs';
 
 const clients = []; // { socket, room, pos, url }
@@ -54,20 +54,25 @@ function onMessage(c, m) {
 // memory a sign-in leaves behind is not counted as the connection's).
 const preCookies = new Map();
 
+/** A sign-in answered 503 ("try again") is tried again up to this many times, 250 ms apart. */
+const LOGIN_RETRIES = 8;
+
 async function loginAll({ urls, count, secure, concurrency = 64, namePrefix }) {
   const t0 = performance.now();
   const base = clients.length;
+  const retried0 = loginStats.retried503;
   await pool(count, concurrency, async (j) => {
     const i = base + j;
-    preCookies.set(i, await login(urls[i % urls.length], `${namePrefix}${i}`, { secure }));
+    preCookies.set(i, await login(urls[i % urls.length], `${namePrefix}${i}`, { secure, retries: LOGIN_RETRIES }));
   });
-  return { signedIn: count, ms: Math.round(performance.now() - t0) };
+  return { signedIn: count, ms: Math.round(performance.now() - t0), loginRetried503: loginStats.retried503 - retried0 };
 }
 
 async function connectAll({ urls, count, loginNames, secure, join, concurrency = 64, namePrefix }) {
   const t0 = performance.now();
   const errors = {};
   const base = clients.length;
+  const retried0 = loginStats.retried503;
   let loginMs = 0;
   await pool(count, concurrency, async (j) => {
     const i = base + j;
@@ -76,7 +81,7 @@ async function connectAll({ urls, count, loginNames, secure, join, concurrency =
       let cookie = preCookies.get(i) ?? null;
       if (loginNames && cookie === null) {
         const l0 = performance.now();
-        cookie = await login(url, `${namePrefix}${i}`, { secure });
+        cookie = await login(url, `${namePrefix}${i}`, { secure, retries: LOGIN_RETRIES });
         loginMs += performance.now() - l0;
       }
       const socket = await connect(url, cookie);
@@ -114,6 +119,9 @@ async function connectAll({ urls, count, loginNames, secure, join, concurrency =
     errors,
     ms: Math.round(performance.now() - t0),
     loginMsAvg: loginNames ? Math.round((loginMs / count) * 100) / 100 : null,
+    // Sign-ins answered 503 and tried again: with a Redis Cluster, a node just started answered
+    // some sign-ins 503 ("Connection is closed") while its cluster clients settled.
+    loginRetried503: loginStats.retried503 - retried0,
   };
 }
 

@@ -11,6 +11,7 @@ import { deleteKeys, killAll, root, startBare, startChat, startFlags, startRedis
 import { median } from './lib/stats.mjs';
 import { startRedisProxy } from './lib/redis-proxy.mjs';
 import { measurePage } from './lib/page.mjs';
+import { startCluster } from './lib/cluster.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const NODE_ENV = process.env.BENCH_NODE_ENV || 'production';
@@ -31,7 +32,11 @@ const CFG = QUICK
       perClientMs: 4000,
       idle: [1000],
       idleQuietMs: 2000,
-      pageRooms: [5, 50],
+      // [rooms, messages per room]
+      pageRooms: [
+        [5, 50],
+        [50, 50],
+      ],
       pageRequests: 7,
     }
   : {
@@ -42,9 +47,21 @@ const CFG = QUICK
       perClientMs: 8000,
       idle: [1000, 5000],
       idleQuietMs: 15000,
-      pageRooms: [5, 50],
+      // [rooms, messages per room]; 500 rooms with fewer messages, for the round trips of a user
+      // in many rooms (GET /chat and `joined`) without filling 25,000 messages.
+      pageRooms: [
+        [5, 50],
+        [50, 50],
+        [500, 5],
+      ],
       pageRequests: 21,
     };
+// BENCH_RATES=1000,2000: the ladders' steps instead of the default ones (the smoke test runs one).
+if (process.env.BENCH_RATES) {
+  CFG.rates = process.env.BENCH_RATES.split(',').map(Number);
+  if (!CFG.rates.length || CFG.rates.some((x) => !Number.isInteger(x) || x <= 0))
+    throw new Error(`BENCH_RATES: whole numbers above 0, comma-separated (got ${process.env.BENCH_RATES})`);
+}
 // BENCH_ONLY=throughput,perclient,scaleout,idle,page runs just those scenarios (all by default).
 const SCENARIOS = ['throughput', 'perclient', 'scaleout', 'idle', 'page'];
 const ONLY = new Set(
@@ -62,9 +79,9 @@ const prefixRoot = `bench:${runId}:`;
 const sessionSecret = randomBytes(32).toString('hex');
 const logLevel = process.env.BENCH_LOG_LEVEL || 'warn';
 const t0 = Date.now();
-// The whole run must stay under 10 minutes (quick: about 2); past this point remaining steps and
+// The whole run must stay under 13 minutes (quick: about 2); past this point remaining steps and
 // scenarios are skipped and marked so, rather than overrunning on a busy machine.
-const BUDGET_MS = Number(process.env.BENCH_BUDGET_S || (QUICK ? 150 : 560)) * 1000;
+const BUDGET_MS = Number(process.env.BENCH_BUDGET_S || (QUICK ? 150 : 780)) * 1000;
 const overBudget = () => Date.now() - t0 > BUDGET_MS;
 const skipped = [];
 const log = (...a) => console.log(`[bench +${Math.round((Date.now() - t0) / 1000)}s]`, ...a);
@@ -133,9 +150,15 @@ function limitOf(row) {
   if (row.genCpuPct >= 90) return `generator CPU ${row.genCpuPct}%`;
   const srv = Math.max(...row.servers.map((s) => s.cpuPct ?? 0));
   if (srv >= 90) return `server CPU ${srv}%`;
-  if ((row.redis?.cpuPct ?? 0) >= 90) return `redis CPU ${row.redis.cpuPct}%`;
+  // One Redis process is one core: with a cluster, the busiest master.
+  const redisCpu = Math.max(0, ...(row.redis?.nodesCpuPct ?? []).map((x) => x ?? 0));
+  if (redisCpu >= 90) return `redis CPU ${redisCpu}%`;
   if ((row.otherCpuPct ?? 0) >= 25) return `contention: other processes took ${row.otherCpuPct}% CPU`;
-  const total = row.servers.reduce((a, s) => a + (s.cpuPct ?? 0), 0) + (row.redis?.cpuPct ?? 0) + row.genCpuPct;
+  const total =
+    row.servers.reduce((a, s) => a + (s.cpuPct ?? 0), 0) +
+    (row.redis?.cpuPct ?? 0) +
+    (row.redis?.replicasCpuPct ?? 0) +
+    row.genCpuPct;
   return `shared cores (${Math.round(total)}% of ${os.cpus().length * 100}% in use)`;
 }
 
@@ -150,12 +173,35 @@ function judge(row, prev) {
   return why;
 }
 
-/** One measured step with server/Redis sampling around it. */
+/**
+ * One measured step with server/Redis sampling around it. `redis` is the standalone Redis (its
+ * `pid`) or a cluster target (`pids` of its masters, `replicaPids`); either may count commands.
+ */
 async function measuredStep(lg, servers, redis, id, rate, durationMs, drainMs) {
-  const sampler = sampleProcesses([...servers.map((s) => s.pid), ...(redis.pid ? [redis.pid] : [])]);
+  const redisPids = redis.pids ?? (redis.pid ? [redis.pid] : []);
+  const replicaPids = redis.replicaPids ?? [];
+  const sampler = sampleProcesses([...servers.map((s) => s.pid), ...redisPids, ...replicaPids]);
+  const c0 = redis.commands ? await redis.commands().catch(() => null) : null;
   const r = await lg.call('step', { id, rate, durationMs, drainMs });
+  const c1 = c0 && (await redis.commands().catch(() => null));
   const procs = sampler.stop();
-  const row = { ...r, servers: procs.slice(0, servers.length), redis: redis.pid ? procs.at(-1) : null };
+  const row = { ...r, servers: procs.slice(0, servers.length), redis: null };
+  if (redisPids.length) {
+    const sum = (ps) => Math.round(ps.reduce((a, p) => a + (p.cpuPct ?? 0), 0) * 10) / 10;
+    const nodes = procs.slice(servers.length, servers.length + redisPids.length);
+    // Commands Redis ran in the step (the INFO calls around it included: 1 per node), per
+    // acknowledged message; with a cluster one figure per master.
+    const perNode = c1 ? c1.map((v, i) => v - c0[i]) : null;
+    const perMsg = (n) => (r.acked > 0 ? Math.round((n / r.acked) * 10) / 10 : null);
+    row.redis = {
+      cpuPct: sum(nodes),
+      nodesCpuPct: nodes.map((p) => p.cpuPct),
+      replicasCpuPct: replicaPids.length ? sum(procs.slice(servers.length + redisPids.length)) : undefined,
+      commands: perNode ? perNode.reduce((a, b) => a + b, 0) : null,
+      commandsPerMsg: perNode ? perMsg(perNode.reduce((a, b) => a + b, 0)) : null,
+      nodesCommandsPerMsg: perNode ? perNode.map(perMsg) : null,
+    };
+  }
   // What the rest of the machine (other users, the orchestrator) took from the same two cores.
   const ours = procs.reduce((a, p) => a + (p.cpuPct ?? 0), 0) + r.genCpuPct;
   row.machineCpuPct = procs.machineCpuPct;
@@ -372,20 +418,113 @@ async function scenarioPerClient(redis) {
   return out;
 }
 
+/**
+ * Scale-out: two chat processes, the 100 clients alternating between them, the steps of scenario
+ * 1 — on the standalone Redis and on a fresh private Redis Cluster (3 masters + 3 replicas,
+ * REDIS_CLUSTER_NODES), one after the other in each repeat, so the ratio cluster / standalone is
+ * taken within a repeat (minutes apart at most) and then its median.
+ */
 async function scenarioScaleOut(redis) {
-  log('scale-out: 2 chat processes on one Redis, 100 clients split');
-  const prefix = `${prefixRoot}scale:`;
-  const make = [1, 2].map(
-    (i) => () => startChat({ name: `server${i}`, redisUrl: redis.url, prefix, env: chatEnv(RAISED_LIMIT) }),
-  );
-  return withServers(make, (servers) =>
-    withLoadgen(async (lg) => {
-      const connect = await lg.call('connect', connectArgs(servers, 100, true, 'scale'));
-      if (connect.connected < 100)
-        throw new Error(`only ${connect.connected} of 100 connected: ${JSON.stringify(connect.errors)}`);
-      return { processes: 2, connect, ...(await stepUp('[chat x2 100]', lg, servers, redis, CFG.rates)) };
-    }),
-  ).catch((err) => ({ error: String(err.message ?? err) }));
+  const out = { processes: 2, repeats: [] };
+  log('scale-out: starting a private Redis Cluster (3 masters + 3 replicas)');
+  const cluster = await startCluster().catch((err) => ({ error: String(err.message ?? err) }));
+  if (cluster.error) {
+    log(`scale-out: no cluster (${cluster.error}); standalone only`);
+    out.clusterError = cluster.error;
+  } else {
+    out.clusterNodes = {
+      seeds: cluster.seeds,
+      readyMs: cluster.readyMs,
+      version: cluster.version,
+      masters: cluster.masters,
+      replicas: cluster.replicas,
+    };
+    log(`scale-out: cluster ready in ${cluster.readyMs} ms on ${cluster.seeds}`);
+  }
+  const targets = [
+    { name: 'standalone', redis, env: { REDIS_URL: redis.url } },
+    ...(cluster.error
+      ? []
+      : [
+          {
+            name: 'cluster',
+            redis: {
+              pids: cluster.masters.map((m) => m.pid),
+              replicaPids: cluster.replicas.map((m) => m.pid),
+              commands: cluster.commands,
+            },
+            env: { REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.seeds },
+          },
+        ]),
+  ];
+  const from = Object.fromEntries(targets.map((t) => [t.name, CFG.rates[0]]));
+  try {
+    for (let r = 1; r <= REPEAT; r++) {
+      if (r > 1 && overBudget()) {
+        skipped.push(`scale-out repeats from #${r}`);
+        break;
+      }
+      const rep = { repeat: r };
+      for (const target of targets) {
+        log(`scale-out #${r}: 2 chat processes on ${target.name} Redis, 100 clients split`);
+        const prefix = `${prefixRoot}scale-${r}:`;
+        const make = [1, 2].map(
+          (i) => () =>
+            startChat({
+              name: `server${i}`,
+              redisUrl: redis.url,
+              prefix,
+              env: chatEnv({ ...RAISED_LIMIT, ...target.env }),
+            }),
+        );
+        const rates = CFG.rates.filter((x) => x >= from[target.name]);
+        rep[target.name] = await withServers(make, (servers) =>
+          withLoadgen(async (lg) => {
+            const connect = await lg.call('connect', connectArgs(servers, 100, true, `scale-${r}`));
+            if (connect.connected < 100)
+              throw new Error(
+                `only ${connect.connected} of 100 connected: ${JSON.stringify(connect.errors)}; ` +
+                  `server logs: ${servers.map((s) => s.tail.slice(-5).join('\n')).join('\n')}`,
+              );
+            return { connect, ...(await stepUp(`[x2 ${target.name} #${r}]`, lg, servers, target.redis, rates)) };
+          }),
+        ).catch((err) => ({ error: String(err.message ?? err) }));
+        from[target.name] = restartRate(rep[target.name].best);
+      }
+      if (rep.cluster?.maxSustainable && rep.standalone?.maxSustainable)
+        rep.ratio = Math.round((rep.cluster.maxSustainable / rep.standalone.maxSustainable) * 100) / 100;
+      out.repeats.push(rep);
+    }
+  } finally {
+    if (!cluster.error) await cluster.stop();
+  }
+  for (const { name } of targets) {
+    const runs = out.repeats.map((rep) => rep[name]).filter((t) => t && !t.error);
+    // Redis at each repeat's highest clean step: CPU per node (masters) and commands per message.
+    const atBest = runs.map((t) => t.steps.find((s) => s.saturated.length === 0 && s.rate === t.best?.rate)?.redis);
+    out[name] = {
+      maxSustainable: medianOf(runs, (t) => t.maxSustainable),
+      maxWithP99Under50: medianOf(runs, (t) => t.maxWithP99Under50),
+      p99AtBest: medianOf(runs, (t) => t.best?.p99),
+      redisCpuPctAtBest: medianOf(atBest, (x) => x?.cpuPct),
+      redisCommandsPerMsgAtBest: medianOf(atBest, (x) => x?.commandsPerMsg),
+      redisAtBest: atBest.map((x) =>
+        x
+          ? {
+              nodesCpuPct: x.nodesCpuPct,
+              replicasCpuPct: x.replicasCpuPct,
+              nodesCommandsPerMsg: x.nodesCommandsPerMsg,
+            }
+          : null,
+      ),
+      saturatedBy: runs.map((t) => t.saturatedBy.join('; ')),
+      limit: runs.map((t) => t.limit),
+      loginRetried503: runs.map((t) => t.connect?.loginRetried503 ?? 0),
+      errors: out.repeats.map((rep) => rep[name]?.error).filter(Boolean),
+    };
+  }
+  out.ratio = medianOf(out.repeats, (rep) => rep.ratio);
+  return out;
 }
 
 async function scenarioIdle(redis, fdLimit) {
@@ -458,14 +597,16 @@ async function scenarioIdle(redis, fdLimit) {
 }
 
 async function scenarioPage(redis) {
-  log('page: GET /chat for a user in 5 and in 50 rooms of 50 messages');
+  log(
+    `page: GET /chat and joined for a user in ${CFG.pageRooms.map(([r, m]) => `${r} rooms of ${m}`).join(', ')} messages`,
+  );
   const proxy = await startRedisProxy(redis.url);
   const out = { points: [] };
   try {
     await withServers(
       [() => startChat({ redisUrl: proxy.url, prefix: `${prefixRoot}page:`, env: chatEnv(RAISED_LIMIT) })],
       async (servers) => {
-        for (const rooms of CFG.pageRooms) {
+        for (const [rooms, perRoom] of CFG.pageRooms) {
           const p = await measurePage({
             url: servers[0].url,
             secure: SECURE,
@@ -473,11 +614,12 @@ async function scenarioPage(redis) {
             redis: redis.client,
             tag: 'page',
             rooms,
-            perRoom: 50,
+            perRoom,
             requests: CFG.pageRequests,
           });
           log(
-            `  ${rooms} rooms: median ${p.medianMs} ms, ${p.redisCommandsPerRequest} commands, ${p.redisRoundTripsPerRequest} round trips`,
+            `  ${rooms} rooms: median ${p.medianMs} ms, ${p.redisCommandsPerRequest} commands, ${p.redisRoundTripsPerRequest} round trips; ` +
+              `joined ${p.joined.redisCommandsPerRequest} commands, ${p.joined.redisRoundTripsPerRequest} round trips`,
           );
           out.points.push(p);
         }
@@ -515,7 +657,8 @@ function stepLine(label, r) {
     pad(lat.max, 7),
     pad(srvCpu, 9),
     pad(srvRss, 11),
-    pad(r.redis?.cpuPct, 5),
+    pad(r.redis?.nodesCpuPct?.length > 1 ? r.redis.nodesCpuPct.join('+') : r.redis?.cpuPct, 14),
+    pad(r.redis?.nodesCommandsPerMsg?.length > 1 ? r.redis.nodesCommandsPerMsg.join('+') : r.redis?.commandsPerMsg, 14),
     pad(r.genCpuPct, 5),
     pad(r.genLoopDelayMs?.p99, 6),
     pad(r.otherCpuPct, 5),
@@ -539,7 +682,8 @@ function printTables(res) {
     pad('maxms', 7),
     pad('srvCPU%', 9),
     pad('srvRSS MB', 11),
-    pad('redis', 5),
+    pad('redisCPU%', 14),
+    pad('redisCmd/msg', 14),
     pad('gen%', 5),
     pad('genLag', 6),
     pad('other', 5),
@@ -551,7 +695,13 @@ function printTables(res) {
       if (t?.error) console.log(`${target} 100 #${rep.repeat}: ERROR ${t.error.split('\n')[0]}`);
       for (const s of t?.steps ?? []) console.log(stepLine(`${target} 100 #${rep.repeat}`, s));
     }
-  for (const s of res.scaleOut?.steps ?? []) console.log(stepLine('chat x2 100', s));
+  for (const rep of res.scaleOut?.repeats ?? [])
+    for (const target of ['standalone', 'cluster']) {
+      const t = rep[target];
+      const label = `x2 ${target === 'cluster' ? 'clust' : 'stand'} #${rep.repeat}`;
+      if (t?.error) console.log(`${label}: ERROR ${t.error.split('\n')[0]}`);
+      for (const s of t?.steps ?? []) console.log(stepLine(label, s));
+    }
   if (res.scaleOut?.error) console.log(`chat x2: ERROR ${res.scaleOut.error.split('\n')[0]}`);
   for (const p of res.perClient ?? []) {
     for (const s of p.steps ?? []) console.log(stepLine(`${p.target} ${p.clients} #${s.repeat}`, s));
@@ -573,11 +723,36 @@ function printTables(res) {
   }
   if (t?.ratio?.median !== null && t?.ratio) console.log(`  chat / bare: ${t.ratio.median}${runs(t.ratio)}`);
   const so = res.scaleOut;
-  if (so && !so.error)
+  if (so?.clusterError) console.log(`  chat x2 processes on a Redis Cluster: not measured (${so.clusterError})`);
+  for (const [name, v] of [
+    ['standalone Redis', so?.standalone],
+    ['Redis Cluster, 3 masters + 3 replicas', so?.cluster],
+  ]) {
+    if (!v || v.maxSustainable.median === null) continue;
     console.log(
-      `  chat x2 processes, 100 clients: max sustainable ${so.maxSustainable} msg/s (p99 < 50 ms up to ` +
-        `${so.maxWithP99Under50} msg/s); saturated by ${so.saturatedBy.join('; ')}; limit: ${so.limit}`,
+      `  chat x2 processes, 100 clients, ${name}: max sustainable ${v.maxSustainable.median} msg/s` +
+        `${runs(v.maxSustainable)} (p99 there ${v.p99AtBest.median} ms${runs(v.p99AtBest)}); ` +
+        `p99 < 50 ms up to ${v.maxWithP99Under50.median} msg/s${runs(v.maxWithP99Under50)}`,
     );
+    console.log(
+      `    Redis there: CPU ${v.redisCpuPctAtBest.median}%${runs(v.redisCpuPctAtBest)}, ` +
+        `${v.redisCommandsPerMsgAtBest.median} commands per message${runs(v.redisCommandsPerMsgAtBest)}` +
+        v.redisAtBest
+          .map((x, i) =>
+            x && x.nodesCpuPct.length > 1
+              ? `; #${i + 1} per master CPU ${x.nodesCpuPct.join('+')}%, commands/msg ` +
+                `${(x.nodesCommandsPerMsg ?? []).join('+')}, replicas CPU ${x.replicasCpuPct}%`
+              : '',
+          )
+          .join(''),
+    );
+    v.saturatedBy.forEach((why, i) => console.log(`    #${i + 1} saturated by ${why}; limit: ${v.limit[i]}`));
+    if (v.loginRetried503.some((n) => n > 0))
+      console.log(`    sign-ins answered 503 and tried again, per repeat: ${v.loginRetried503.join(', ')}`);
+    for (const e of v.errors) console.log(`    ERROR ${e.split('\n')[0]}`);
+  }
+  if (so?.ratio && so.ratio.median !== null)
+    console.log(`  cluster / standalone (2 processes): ${so.ratio.median}${runs(so.ratio)}`);
   for (const p of res.perClient ?? [])
     if (p.p99) console.log(`  ${p.target}, ${p.clients} clients at 1 msg/s: p99 ${p.p99.median} ms${runs(p.p99)}`);
   for (const p of res.idle?.points ?? [])
@@ -592,6 +767,12 @@ function printTables(res) {
       `  page: ${p.rooms} rooms × ${p.messagesPerRoom} msgs → median ${p.medianMs} ms, ${p.pageKB} KB, ` +
         `${p.redisCommandsPerRequest} Redis commands / ${p.redisRoundTripsPerRequest} round trips per request ` +
         `(commandstats ${p.commandstatsPerRequest}), shown ${p.check.roomsShown}/${p.rooms} rooms`,
+    );
+  for (const p of res.page?.points ?? [])
+    console.log(
+      `  joined: ${p.rooms} rooms → median ${p.joined.medianMs} ms, ${p.joined.redisCommandsPerRequest} Redis commands / ` +
+        `${p.joined.redisRoundTripsPerRequest} round trips per request (a fresh socket's first); ` +
+        `sent ${JSON.stringify(p.joined.commandsByName)}`,
     );
   for (const p of res.page?.points ?? [])
     console.log(

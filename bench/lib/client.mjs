@@ -3,27 +3,41 @@
 // over WebSocket with that cookie.
 import { io } from 'socket.io-client';
 
-/** Signs in as `name`; resolves the `connect.sid=...` cookie pair. */
-export async function login(url, name, { secure = false } = {}) {
+/** Sign-ins answered 503 and tried again (by `login` with `retries`), in this process. */
+export const loginStats = { retried503: 0 };
+
+/**
+ * Signs in as `name`; resolves the `connect.sid=...` cookie pair. `retries`: a 503 (the store
+ * not answering, or the node still starting: "try again", as the contract says) is tried again
+ * that many times, 250 ms apart, and counted in `loginStats`.
+ */
+export async function login(url, name, { secure = false, retries = 0 } = {}) {
   // No Origin header: the contract's same-origin check lets non-browser clients through.
   const headers = { 'content-type': 'application/json' };
   // Behind App Engine's proxy in production the request arrives as https; say so, so that a
   // `secure` session cookie is still set over loopback http.
   if (secure) headers['x-forwarded-proto'] = 'https';
-  const res = await fetch(`${url}/login`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ name }),
-    redirect: 'manual',
-  });
-  await res.arrayBuffer();
-  if (res.status !== 303) throw new Error(`POST /login answered ${res.status}`);
-  const cookie = res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .find((c) => c.startsWith('connect.sid='));
-  if (!cookie) throw new Error('POST /login set no connect.sid cookie');
-  return cookie;
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${url}/login`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name }),
+      redirect: 'manual',
+    });
+    await res.arrayBuffer();
+    if (res.status === 503 && attempt < retries) {
+      loginStats.retried503 += 1;
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
+    }
+    if (res.status !== 303) throw new Error(`POST /login answered ${res.status}`);
+    const cookie = res.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .find((c) => c.startsWith('connect.sid='));
+    if (!cookie) throw new Error('POST /login set no connect.sid cookie');
+    return cookie;
+  }
 }
 
 /** Connects one socket to namespace /chat; resolves once connected, rejects on connect_error. */

@@ -39,7 +39,7 @@ function diff(after, before, skip = []) {
  * Prepares `owner` in `rooms` rooms of `perRoom` messages each, then times `requests` GETs of
  * /chat. `proxy` counts the server's Redis traffic; `redis` is a direct client for INFO.
  */
-export async function measurePage({ url, secure, proxy, redis, tag, rooms, perRoom, requests }) {
+export async function measurePage({ url, secure, proxy, redis, tag, rooms, perRoom, requests, joinedRequests = 5 }) {
   const cookie = await login(url, `${tag}-owner-${rooms}`, { secure });
   const peerCookie = await login(url, `${tag}-peer-${rooms}`, { secure });
   const headers = { cookie, 'content-type': 'application/json' };
@@ -104,6 +104,34 @@ export async function measurePage({ url, secure, proxy, redis, tag, rooms, perRo
   const stats1 = await commandStats(redis);
   const info = diff(stats1, stats0, ['info']);
 
+  // `joined` as a page load sends it: a fresh socket's first one (the socket joins its rooms, and
+  // its user comes online in them), counted from the emit to a little after the answer; the
+  // connection's own sign-in reads are outside the count.
+  const joinedRoundTrips = [];
+  const joinedCommands = [];
+  const joinedTimes = [];
+  let joinedLast = null;
+  for (let i = 0; i < joinedRequests + 1; i++) {
+    const s = await connect(url, cookie);
+    await new Promise((res) => setTimeout(res, 20));
+    const p0 = proxy.snapshot();
+    const t0 = performance.now();
+    const answer = await request(s, 'joined', {});
+    const ms = performance.now() - t0;
+    await new Promise((res) => setTimeout(res, 20));
+    const p1 = proxy.snapshot();
+    s.close();
+    // Let the server see the disconnect (leases, adapter unsubscribes) before the next one.
+    await new Promise((res) => setTimeout(res, 50));
+    if (!answer?.ok) throw new Error(`joined refused: ${answer?.error}`);
+    if (answer.rooms?.length !== rooms) throw new Error(`joined listed ${answer.rooms?.length} of ${rooms} rooms`);
+    if (i === 0) continue; // the first warms caches and JIT
+    joinedTimes.push(ms);
+    joinedCommands.push(p1.commands - p0.commands);
+    joinedRoundTrips.push(p1.roundTrips - p0.roundTrips);
+    joinedLast = diff(p1.byName, p0.byName).byName;
+  }
+
   // The page must really hold every room and each room's newest message.
   const shown = (text) => new RegExp(`${text}(?!\\d)`).test(last.body);
   const roomsShown = roomIds.filter((_, r) => shown(`${tag}-room-${rooms}-${r}`)).length;
@@ -125,6 +153,13 @@ export async function measurePage({ url, secure, proxy, redis, tag, rooms, perRo
       Object.entries(info.byName).map(([k, v]) => [k, Math.round((v / requests) * 10) / 10]),
     ),
     check: { roomsShown, newestShown, oldestShown },
+    joined: {
+      requests: joinedRequests,
+      medianMs: Math.round(median(joinedTimes) * 100) / 100,
+      redisCommandsPerRequest: median(joinedCommands),
+      redisRoundTripsPerRequest: median(joinedRoundTrips),
+      commandsByName: joinedLast,
+    },
     fillMsgsPerSec: Math.round((rooms * perRoom) / (fillMs / 1000)),
   };
 }

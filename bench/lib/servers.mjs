@@ -40,10 +40,13 @@ export function startFlags() {
 const GC_HOOK = path.join(root, 'bench', 'lib', 'gc-hook.cjs');
 
 /**
- * Spawns `cmd args` and waits until it is ready: a JSON log line with "msg":"listening" (its
- * "port" wins), or /healthz answering 200 on `port` (a quiet LOG_LEVEL prints no such line).
+ * Spawns `cmd args` and waits until it is ready: `readyPath` answering 200 on `port`, or, when
+ * that is /healthz, a JSON log line with "msg":"listening" (its "port" wins). The chat server
+ * waits on /readyz: its /healthz answers 200 once the store does, while every other route still
+ * answers 503 until the node's Redis clients are all connected (with a cluster, slots loaded and
+ * the sharded adapter made) — sign-ins in that window were refused.
  */
-async function spawnUntilListening(name, cmd, args, env, port, timeoutMs = 30_000) {
+async function spawnUntilListening(name, cmd, args, env, port, { timeoutMs = 30_000, readyPath = '/healthz' } = {}) {
   const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const tail = [];
@@ -56,7 +59,7 @@ async function spawnUntilListening(name, cmd, args, env, port, timeoutMs = 30_00
       tail.push(line);
       if (tail.length > 40) tail.shift();
       for (const w of lineWaiters) w(line);
-      if (listenPort === null && line.includes('"msg":"listening"')) {
+      if (listenPort === null && readyPath === '/healthz' && line.includes('"msg":"listening"')) {
         const m = /"port":(\d+)/.exec(line);
         listenPort = m ? Number(m[1]) : port;
       }
@@ -76,7 +79,7 @@ async function spawnUntilListening(name, cmd, args, env, port, timeoutMs = 30_00
       throw new Error(`${name} did not listen within ${timeoutMs} ms:\n${tail.join('\n')}`);
     }
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      const res = await fetch(`http://127.0.0.1:${port}${readyPath}`);
       await res.arrayBuffer();
       if (res.status === 200) listenPort = port;
     } catch {
@@ -132,6 +135,7 @@ export async function startChat({ name = 'server', redisUrl, prefix, env = {}, g
     [...startFlags(), ...hook, path.join(root, 'dist', 'main.js')],
     { PORT: String(port), REDIS_URL: redisUrl, REDIS_PREFIX: prefix, ...env },
     port,
+    { readyPath: '/readyz' },
   );
   server.fullGc = async () => {
     const answer = server.nextLine((line) => {
@@ -186,7 +190,7 @@ export async function startRedis() {
     await client.connect();
     const info = await client.info('server');
     const pid = Number(/process_id:(\d+)/.exec(info)?.[1]) || null;
-    return { url, pid, private: false, client, async stop() {} };
+    return { url, pid, private: false, client, commands: async () => [await totalCommands(client)], async stop() {} };
   }
   const port = await freePort();
   const child = spawn(
@@ -210,6 +214,8 @@ export async function startRedis() {
     pid: child.pid,
     private: true,
     client,
+    /** Commands run so far, as a one-node list (the cluster's list has one entry per master). */
+    commands: async () => [await totalCommands(client)],
     async stop() {
       await client.quit().catch(() => {});
       const done = new Promise((r) => child.once('exit', r));
@@ -217,6 +223,12 @@ export async function startRedis() {
       await done;
     },
   };
+}
+
+/** Commands a Redis has run so far (`INFO stats` total_commands_processed: the calls inside Lua scripts count too). */
+export async function totalCommands(client) {
+  const info = await client.info('stats');
+  return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? NaN);
 }
 
 /** Deletes every key under `prefix` (SCAN, fine in a bench, never on a request path). */

@@ -1,8 +1,10 @@
 /**
- * `npm run bench` keeps working: a quick run of its throughput, idle and page scenarios against
- * the test Redis, checked for what must hold whatever the machine's speed — every delivery once
- * at the lowest step, an idle figure per socket, and a `GET /chat` whose Redis cost does not grow
- * from 5 to 50 rooms. No timing is asserted: speed is the bench's to report, not a test's.
+ * `npm run bench` keeps working: a quick run of its throughput, scale-out, idle and page scenarios
+ * against the test Redis, each ladder a single step at its lowest rate (BENCH_RATES), checked for
+ * what must hold whatever the machine's speed — every delivery once at that step, for one server,
+ * for two servers on one Redis and for two servers on the bench's private Redis Cluster, an idle
+ * figure per socket, and a `GET /chat` whose Redis round trips do not grow from 5 to 50 rooms.
+ * No timing is asserted: speed is the bench's to report, not a test's.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,6 +13,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { redisSkip, redisUrl } from '../helpers/redis.js';
+import { redisClusterSkip } from '../helpers/redis-cluster.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -29,6 +32,11 @@ interface Ladder {
 }
 interface BenchResult {
   throughput: { repeats: { chat: Ladder; bare: Ladder }[] };
+  scaleOut: {
+    clusterError?: string;
+    clusterNodes?: { masters: unknown[]; replicas: unknown[] };
+    repeats: { standalone?: Ladder & { error?: string }; cluster?: Ladder & { error?: string } }[];
+  };
   idle: { points: { sockets: number; perClientKB: number; heapPerClientKB: number }[]; error?: string };
   page: {
     points: {
@@ -49,7 +57,10 @@ function runBench(): Promise<{ code: number | null; out: string }> {
         ...process.env,
         BENCH_QUICK: '1',
         BENCH_REPEAT: '1',
-        BENCH_ONLY: 'throughput,idle,page',
+        BENCH_ONLY: 'throughput,scaleout,idle,page',
+        // One step per ladder: what is asserted is the first step, and the cluster's ladder
+        // must cost seconds, not a minute.
+        BENCH_RATES: '500',
         BENCH_REDIS_URL: redisUrl,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,12 +82,25 @@ describe('npm run bench (quick smoke run)', { skip: redisSkip }, () => {
 
     const [rep] = res.throughput.repeats;
     assert.ok(rep, 'one throughput repeat');
-    for (const target of ['chat', 'bare'] as const) {
-      const first: Step | undefined = rep[target].steps[0];
+    const exactlyOnce = (target: string, ladder: (Ladder & { error?: string }) | undefined): void => {
+      assert.equal(ladder?.error, undefined, `${target}: ${ladder?.error}`);
+      const first: Step | undefined = ladder?.steps[0];
       assert.ok(first, `${target}: a first step`);
       assert.ok(first.sent > 0 && first.acked === first.sent, `${target}: every message acknowledged`);
       assert.equal(first.delivered, first.expected, `${target}: every member got every message`);
       assert.equal(first.missing + first.duplicates + first.wrongRoom, 0, `${target}: none lost, doubled or misrouted`);
+    };
+    for (const target of ['chat', 'bare'] as const) exactlyOnce(target, rep[target]);
+
+    // Two chat processes, on one Redis and on a Redis Cluster of 3 masters + 3 replicas.
+    const [scale] = res.scaleOut.repeats;
+    assert.ok(scale, 'one scale-out repeat');
+    exactlyOnce('2 processes, standalone Redis', scale.standalone);
+    if (!redisClusterSkip) {
+      assert.equal(res.scaleOut.clusterError, undefined);
+      assert.equal(res.scaleOut.clusterNodes?.masters.length, 3);
+      assert.equal(res.scaleOut.clusterNodes?.replicas.length, 3);
+      exactlyOnce('2 processes, Redis Cluster', scale.cluster);
     }
 
     assert.equal(res.idle.error, undefined);
