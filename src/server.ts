@@ -29,6 +29,7 @@ import { instrumentStore } from './store/instrumented.js';
 import { createKeys } from './store/keys.js';
 import { createLimiter } from './store/limiter.js';
 import { createLocalFanout } from './store/fanout.js';
+import { migrateLayout } from './store/migrate.js';
 import { createRedisClient, whenReady, type RedisClient } from './store/redis-client.js';
 import type { ChatStore } from './store/types.js';
 
@@ -145,6 +146,12 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
       logger.warn('waiting for Redis; answering 503 until it is ready');
     while (!stopping && redisClients.some((c) => c.status !== 'ready')) await Promise.all(redisClients.map(whenReady));
     if (stopping) return;
+    // Before serving anything: data of the layout before hash tags is moved first (a no-op GET
+    // once done); a failure (e.g. a cluster holding that layout) stops the node.
+    if (redis) {
+      const migrated = await migrateLayout(redis, config.redisPrefix, logger);
+      if (migrated.moved + migrated.seats > 0) logger.info(migrated, 'key layout migrated to version 2');
+    }
     try {
       const indexed = await store.indexUsers();
       if (indexed > 0) logger.info({ users: indexed }, 'users added to the name index');
