@@ -37,7 +37,17 @@ const EVENT_PACKET = 2;
 export const PUBLISHER_UID = 'emitter';
 
 /** A message as the adapter broadcasts it to the room (what the Lua below encodes). */
-export function broadcastOf(message: Message): unknown {
+export interface AdapterBroadcast {
+  uid: string;
+  nsp: string;
+  type: number;
+  data: {
+    opts: { rooms: string[]; except: string[]; flags: Record<string, never> };
+    packet: { type: number; data: ['internal_msg', Message] };
+  };
+}
+
+export function broadcastOf(message: Message): AdapterBroadcast {
   return {
     uid: PUBLISHER_UID,
     nsp: CHAT_NAMESPACE,

@@ -6,15 +6,20 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { LIMITS } from '../shared/limits.js';
+import { Cluster } from 'ioredis';
 import { adapterChannelPrefix, type LocalFanout } from './fanout.js';
 import { createKeys } from './keys.js';
 import { MemoryStore } from './memory-store.js';
 import type { RedisClient } from './redis-client.js';
 import { RedisStore } from './redis-store.js';
+import { createReplicaWait } from './replica-wait.js';
 import type { ChatStore, StoreLimits } from './types.js';
 
 export type { ChatStore } from './types.js';
 export { createRedisClient } from './redis-client.js';
+
+/** How long a message's acknowledgement waits for a replica at most (same-region replication takes ~1 ms). */
+const REPLICA_WAIT_MS = 500;
 
 export function storeLimitsOf(config: Config): StoreLimits {
   return {
@@ -41,5 +46,8 @@ export function createStore(config: Config, logger: Logger, redis?: RedisClient,
     keys: createKeys(config.redisPrefix),
     limits,
     channelPrefix: adapterChannelPrefix(config.redisPrefix),
+    ...(redis instanceof Cluster
+      ? { replicaWait: createReplicaWait(redis, Math.min(REPLICA_WAIT_MS, config.storeTimeoutMs), logger) }
+      : {}),
   });
 }

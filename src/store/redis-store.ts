@@ -15,6 +15,7 @@ import * as scripts from './scripts.js';
 import { directRoomId } from './direct.js';
 import { roomChannel, shardChannel } from './fanout.js';
 import type { RedisClient } from './redis-client.js';
+import type { ReplicaWait } from './replica-wait.js';
 import {
   RoomCapReached,
   type ChatStore,
@@ -33,6 +34,8 @@ export interface RedisStoreOptions {
   limits: StoreLimits;
   /** The Socket.IO adapter's channel prefix (fanout.ts): postMessage publishes each message there. */
   channelPrefix: string;
+  /** On a cluster: waits for a replica to have what was written to this key (replica-wait.ts). */
+  replicaWait?: ReplicaWait;
 }
 
 type Arg = string | number;
@@ -107,6 +110,7 @@ export class RedisStore implements ChatStore {
   private readonly keys: Keys;
   private readonly limits: StoreLimits;
   private readonly channelPrefix: string;
+  private readonly replicaWait: ReplicaWait | null;
   private readonly cmd: Commands;
   private readonly endOfTurn = createTurnBatcher();
 
@@ -115,6 +119,7 @@ export class RedisStore implements ChatStore {
     this.keys = opts.keys;
     this.limits = opts.limits;
     this.channelPrefix = opts.channelPrefix;
+    this.replicaWait = opts.replicaWait ?? null;
     for (const [name, def] of Object.entries(COMMANDS)) {
       this.redis.defineCommand(name, def);
     }
@@ -477,6 +482,8 @@ export class RedisStore implements ChatStore {
       return { ok: true, id, time: storedTime, message: null };
     }
     if (taken !== 1) return { ok: false, error: 'rate limited' };
+    // Acknowledged only once a replica has it too (on a cluster; see replica-wait.ts).
+    if (this.replicaWait) await this.replicaWait(this.keys.roomMessages(draft.room_id));
     const { room_id, uid, name, picture, msg } = draft;
     const message: Message = { id: reply[1], room_id, uid, name, picture, msg, time, type };
     if (cid) message.client_id = cid;

@@ -415,7 +415,7 @@ describe('RedisStore on real Redis', () => {
       await until("the adapter's own publish", () => payloads.length > 0);
       const own = payloads[0] as { uid: string };
       assert.notEqual(own.uid, broadcastOf(posted[0]!).uid);
-      assert.deepEqual({ ...own, uid: 'x' }, { ...(broadcastOf(posted[0]!) as object), uid: 'x' });
+      assert.deepEqual({ ...own, uid: 'x' }, { ...broadcastOf(posted[0]!), uid: 'x' });
       assert.deepEqual(member.received.slice(0, 5), await store.history(g.room_id, { limit: 5, before: marker.id }));
       assert.deepEqual(outsider.received, []);
       member.socket.disconnect();
