@@ -5,12 +5,13 @@
  */
 import { io } from 'socket.io-client';
 import { CHAT_NAMESPACE } from '../shared/events.js';
-import type { RoomWithMessages } from '../shared/types.js';
+import type { RoomView } from '../shared/types.js';
 import { backoffDelay, RETRYABLE_REFUSALS } from './backoff.js';
 import { setUpControls } from './controls.js';
 import { setUpDirect } from './direct.js';
 import type { EventContext } from './events/context.js';
 import { onInternalMsg } from './events/internal-msg.js';
+import { onRead } from './events/read.js';
 import { onPresence } from './events/presence.js';
 import { onResync } from './events/resync.js';
 import { onRoomAdded } from './events/room-added.js';
@@ -18,13 +19,17 @@ import { onRoomRemoved } from './events/room-removed.js';
 import { onStatus } from './events/status.js';
 import { onTyping } from './events/typing.js';
 import { setUpMembers } from './members.js';
+import { setUpNotifications } from './notify.js';
+import { setUpRoomOpening } from './open-room.js';
 import { createOutbox, loadOutbox } from './outbox.js';
 import { reasonOf, requester, type ChatSocket } from './request.js';
+import { setUpReading } from './scroll-read.js';
 import { setConnected } from './state/marks.js';
-import { initialState, setLooking, typingExpired } from './state/rooms.js';
+import { activateRoom, initialState, setLooking, typingExpired } from './state/rooms.js';
 import type { Me } from './state/types.js';
 import { createStore } from './store.js';
 import { createSync } from './sync.js';
+import { setUpTitle } from './title.js';
 import { PageView } from './view/page.js';
 import { ConvPresenceView } from './view/presence.js';
 
@@ -42,25 +47,22 @@ const announcer = app.querySelector<HTMLElement>('[data-testid="announcer"]')!;
  */
 const data = JSON.parse(app.dataset.chat ?? '{}') as {
   me: Me;
-  rooms: RoomWithMessages[];
+  rooms: RoomView[];
 };
 const storageKey = `chat-outbox:${data.me.uid}`;
 const store = createStore(initialState(data.me, data.rooms, loadOutbox(storageKey)));
 const view = new PageView(app);
 
-// The reader sees the open room when the tab is visible and, on a phone, its pane is forward.
+// Whether the reader sees the open room (tab visible, pane forward on a phone, at its bottom) is
+// ./scroll-read.ts's to say, after each render and scroll.
 const phone = window.matchMedia('(max-width: 767.98px)');
-const looking = (): boolean => document.visibilityState === 'visible' && (!phone.matches || store.state.paneOpen);
-store.update((s) => setLooking(s, looking()));
+store.update((s) => setLooking(s, false));
 view.render(store.state, null);
 const convPresence = new ConvPresenceView(view);
 store.subscribe((next, prev) => {
   view.render(next, prev);
   convPresence.render(next, prev);
-  if (next.paneOpen !== prev.paneOpen) store.update((s) => setLooking(s, looking()));
 });
-document.addEventListener('visibilitychange', () => store.update((s) => setLooking(s, looking())));
-phone.addEventListener('change', () => store.update((s) => setLooking(s, looking())));
 window.setInterval(() => store.update((s) => typingExpired(s, Date.now())), TYPING_CHECK_MS);
 
 let errorTimer = 0;
@@ -88,6 +90,18 @@ function announce(text: string): void {
   announcer.replaceChildren(line);
 }
 const ctx: EventContext = { store, catchUp: () => sync.catchUp(), announce };
+setUpReading({ app, store, view, request, phone });
+setUpTitle(store);
+setUpRoomOpening({ store, request, showError });
+const notifier = setUpNotifications({
+  app,
+  store,
+  inView: (roomId) => store.state.active === roomId && (!phone.matches || store.state.paneOpen),
+  open: (roomId) => {
+    store.update((s) => activateRoom(s, roomId, true));
+    queueMicrotask(() => view.pane(roomId)?.input.focus());
+  },
+});
 
 // A handshake refused "not now" is not retried by socket.io-client: the page retries it, with
 // growing, jittered pauses (./backoff.ts), the connection banner shown meanwhile.
@@ -134,6 +148,8 @@ socket.on('connect_error', (err) => {
 });
 
 socket.on('internal_msg', (m) => onInternalMsg(ctx, m));
+socket.on('internal_msg', (m) => notifier.message(m));
+socket.on('read', (r) => onRead(ctx, r));
 socket.on('status', (s) => onStatus(ctx, s));
 socket.on('typing', (t) => onTyping(ctx, t));
 socket.on('room_added', (room) => onRoomAdded(ctx, room));

@@ -2,22 +2,21 @@
  * Catch-up that scales. On every (re)connect: `joined` (its answer lists the user's rooms) →
  * rooms no longer listed leave the page → the rooms the page has are caught up with `catch_up`,
  * up to LIMITS.catchUpMaxRooms rooms per event, one event after another, each room from its
- * resume mark, paging on with `history {after}` for rooms answered `more` → rooms new to the page
- * are loaded with `history`, a few at a time. On `resync` the same catch-up runs without
- * `joined`. So a user in 1,000 rooms sends 10 `catch_up` events, never hundreds at once (the
+ * resume mark, paging on with `history {after}` for rooms answered `more`. Rooms new to the page
+ * are listed from `joined`'s summary (their messages are loaded when opened, ./open-room.ts), and
+ * every room takes the summary's read mark and unread count. On `resync` the same catch-up runs
+ * without `joined`. So a user in 1,000 rooms sends 10 `catch_up` events, never hundreds at once (the
  * server refuses an event when 256 wait in one socket's queue, and budgets events per user).
  */
 import { ERRORS, LIMITS } from '../shared/limits.js';
-import type { RoomRef } from '../shared/types.js';
 import { keepRooms } from './state/outbox.js';
 import { caughtUp } from './state/marks.js';
-import { addRoom, receive, removeRoom } from './state/rooms.js';
+import { applySummaries } from './state/reads.js';
+import { receive, removeRoom } from './state/rooms.js';
 import type { ChatState } from './state/types.js';
 import type { Store } from './store.js';
 import { reasonOf, type Request } from './request.js';
 
-/** Rooms new to the page loaded at once. */
-const NEW_ROOMS_AT_ONCE = 4;
 /** `history {after}` pages per room at most (a room keeps about 1,000 messages). */
 const PAGES_PER_ROOM = 50;
 /** A request refused "not now" is asked again this many times, after 0.5, 1, 2, 4, 8 s. */
@@ -131,23 +130,6 @@ export function createSync({ store, request, onJoined, onSynced, showError }: Sy
     return done;
   }
 
-  async function loadNew(gen: number, refs: RoomRef[]): Promise<void> {
-    const queue = [...refs];
-    const worker = async (): Promise<void> => {
-      for (let ref = queue.shift(); ref; ref = queue.shift()) {
-        if (store.state.rooms[ref.room_id]) continue;
-        const res = await ask(gen, () => request('history', { room_id: ref.room_id }));
-        if (!res.ok) {
-          if (res.error === ERRORS.notMember) continue;
-          throw new Error(res.error);
-        }
-        const room = { ...ref, messages: res.messages };
-        store.update((s) => addRoom(s, room));
-      }
-    };
-    await Promise.all(Array.from({ length: NEW_ROOMS_AT_ONCE }, worker));
-  }
-
   const failed = (gen: number, err: unknown): void => {
     if (err instanceof Stale || gen !== generation) return;
     showError(`Could not sync: ${reasonOf(err)}`);
@@ -162,14 +144,10 @@ export function createSync({ store, request, onJoined, onSynced, showError }: Sy
         const listed = new Set(res.rooms.map((r) => r.room_id));
         store.update((s) => {
           for (const id of s.order) if (!listed.has(id)) s = removeRoom(s, id);
-          return keepRooms(s, listed);
+          return applySummaries(keepRooms(s, listed), res.rooms);
         });
         onJoined();
         await catchUpAll(gen);
-        await loadNew(
-          gen,
-          res.rooms.filter((r) => !store.state.rooms[r.room_id]),
-        );
         onSynced();
       })().catch((err: unknown) => failed(gen, err));
     },

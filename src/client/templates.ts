@@ -77,6 +77,8 @@ export const render = {
     ),
   day: (date: string, label: string): HTMLElement => toElement(call('day_sep', date, label)),
   convLast: (last: Pick<Message, 'type' | 'name' | 'msg'> | null): HTMLElement => toElement(call('conv_last', last)),
+  convTime: (last: Pick<Message, 'time'> | null): HTMLElement => toElement(call('conv_time', last)),
+  newDivider: (): HTMLElement => toElement(call('new_divider')),
   notice: (n: Notice): HTMLElement => toElement(call('server_msg', n, n.after)),
   conv: (room: RoomWithMessages, active: boolean): HTMLElement => toElement(call('conv', room, active)),
   pane: (room: RoomWithMessages, me: Me | UserProfile, active: boolean): HTMLElement =>

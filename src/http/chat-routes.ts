@@ -62,11 +62,10 @@ export function chatRoutes({ config, store, auth, announceRoom, limits, presence
 
   router.get('/chat', withUser, requireUser('page'), async (_req, res) => {
     const user = currentUser(res)!;
-    // In `joined` order (newest activity first) with unread counts, one store round trip. The
-    // other rooms still carry their messages for the page as it stands; once the page loads a
-    // room's messages when it is opened, `perOther` drops to 0 (the contract renders only the
-    // first room's).
-    const rooms = await store.roomSummaries(user.uid, LIMITS.pageMessages, LIMITS.pageMessages);
+    // In `joined` order (newest activity first) with unread counts, one store round trip: the
+    // first room with its last 50 messages, the others by their summary only (the page loads a
+    // room's messages with `history` when it is opened, src/client/open-room.ts).
+    const rooms = await store.roomSummaries(user.uid, LIMITS.pageMessages, 0);
     res.set('Cache-Control', 'no-store');
     // The same rooms go to the page as data too (views/chat.njk's data-chat), so the browser
     // starts its state from them instead of reading the rendered markup back.

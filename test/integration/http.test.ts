@@ -204,6 +204,9 @@ for (const mode of ['memory', 'redis'] as const) {
       assert.ok(!html.includes(`data-testid="pane" data-room-id="${small}"`), 'only the first room has a pane');
       const smallConv = html.slice(html.indexOf(`data-room-id="${small}"`));
       assert.match(smallConv.slice(0, smallConv.indexOf('</button>')), />[^<]*only one</);
+      // No other room's messages anywhere in the page, not even in the page's data (the summary's last_message only).
+      assert.equal(html.match(/data-testid="message"/g)?.length, 50);
+      assert.equal(html.match(/only one/g)?.length, 2, "the preview and data-chat's last_message");
     });
 
     test('GET /chat/get_users: 401 signed out; every user but the caller as {uid: {name, course, picture}}', async () => {

@@ -73,6 +73,19 @@ describe('unread counts from the summary', () => {
     assert.equal(s.rooms.r2!.unread, 3, 'duplicates do not count');
   });
 
+  test("where the server's count stopped (exact up to 99), a catch-up bringing more shows them all", () => {
+    const first = [msg('r1', 1)];
+    let s = loaded([view('r1', first[0]!, 0, '1-0', first), view('r2', msg('r2', 1), 0, null)]);
+    // Offline while 150 came: the summary counts 100 of them, up to the newest.
+    const news = Array.from({ length: 150 }, (_, i) => msg('r2', i + 2));
+    s = applySummaries(s, [summary(view('r1', first[0]!, 0, '1-0')), summary(view('r2', news.at(-1)!, 100, null))]);
+    assert.equal(s.rooms.r2!.unread, 100);
+    s = receive(s, 'r2', news.slice(0, 100), 'page');
+    assert.equal(s.rooms.r2!.unread, 100);
+    s = receive(s, 'r2', news.slice(100), 'page');
+    assert.equal(s.rooms.r2!.unread, 150);
+  });
+
   test('a room listed by its summary only is not loaded: it loads when opened, with its count and divider', () => {
     const first = [msg('r1', 1)];
     let s = loaded([view('r1', first[0]!, 0, '1-0', first), view('r2', msg('r2', 9), 2, '7-0')]);

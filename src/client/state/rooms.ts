@@ -9,7 +9,7 @@ import { mentionsMe } from '../text.js';
 import { insertMessages, insertNotice, settledBy, type Source } from './messages.js';
 import { NO_PEOPLE } from './presence.js';
 import type { ChatState, Me, Pending, RoomState } from './types.js';
-import { afterAdded, fillActivity, isNews, placeByActivity } from './unread.js';
+import { afterAdded, atLeastHere, fillActivity, isNews, placeByActivity } from './unread.js';
 
 /** Live messages kept per room not on the page yet, at most. */
 const ORPHANS_KEPT = 200;
@@ -116,7 +116,9 @@ export function receive(
   const unread = away ? next.unread + fresh.length : next.unread;
   const mentioned = next.mentioned || (away && fresh.some((m) => mentionsMe(m.msg, state.me.name)));
   const tallied = unread === next.unread && mentioned === next.mentioned ? next : { ...next, unread, mentioned };
-  const updated = afterAdded(tallied, added, state.me.uid);
+  let updated = afterAdded(tallied, added, state.me.uid);
+  // A catch-up page may bring more than the server's count went up to (after a long time offline).
+  if (source === 'page' && added.length > 0 && !lookingAt(state, roomId)) updated = atLeastHere(updated, state.me.uid);
   let changed = withRoom(state, updated);
   // Newer activity: the room moves up the list.
   if (updated.activity !== room.activity)

@@ -91,3 +91,21 @@ export function fillActivity(times: readonly string[]): string[] {
   for (let i = out.length - 2; i >= 0; i--) if (!out[i]) out[i] = out[i + 1]!;
   return out;
 }
+
+/** The server's unread count is exact up to this (CONTRACT); at or past it, it may have stopped counting. */
+const SERVER_EXACT = 99;
+
+/**
+ * Where the server's count may have stopped (at 99 or more) and catch-up brought more, the count
+ * is at least the other members' messages this page has after the mark.
+ */
+export function atLeastHere(room: RoomState, me: string): RoomState {
+  if (room.unread < SERVER_EXACT) return room;
+  let here = 0;
+  for (let i = room.messages.length - 1; i >= 0; i--) {
+    const m = room.messages[i]!;
+    if (!after(m.id, room.lastRead)) break;
+    if (m.type === 'user' && m.uid !== me) here++;
+  }
+  return here > room.unread ? { ...room, unread: here } : room;
+}

@@ -8,6 +8,7 @@
 import type { Message } from '../../shared/types.js';
 import type { ChatState, RoomState } from '../state/types.js';
 import { render } from '../templates.js';
+import { localizeConvTime } from './conv-time.js';
 import { PaneView } from './pane.js';
 
 export const isRandomRoom = (roomId: string): boolean => roomId.startsWith('Random_');
@@ -16,8 +17,8 @@ interface RoomElements {
   conv: HTMLElement;
   /** Made when the room is first opened. */
   pane: PaneView | undefined;
-  /** The message the preview shows. */
-  last: Message | undefined;
+  /** The message the preview and time show (undefined: not rendered from the state yet). */
+  last: Message | null | undefined;
 }
 
 export class PageView {
@@ -66,9 +67,10 @@ export class PageView {
       const pane = (r.pane ??= this.makePane(room, next));
       pane.el.hidden = false;
       pane.update(room, next.outbox, next.connected);
-      // A room just opened shows its newest messages.
-      if (prev?.active !== id) pane.scrollToBottom();
+      // A room just opened shows its first unread message, or its newest.
+      if (prev?.active !== id) pane.scrollOnOpen();
     }
+    if (next.order !== prev?.order) this.placeConvs(next.order);
     this.app.classList.toggle('pane-open', next.paneOpen && next.active !== null);
     if (next.order !== prev?.order) {
       const empty = next.order.length === 0;
@@ -81,13 +83,13 @@ export class PageView {
   /** The server's tab for the room when it rendered it at load, else a new one from the macros. */
   private adopt(room: RoomState, atLoad: boolean): RoomElements {
     let conv = atLoad ? document.getElementById(`tab-${room.id}`) : null;
-    const last = conv ? room.messages[room.messages.length - 1] : undefined;
     if (!conv) {
       conv = render.conv({ room_id: room.id, room_name: room.name, messages: [] }, false);
       this.convList.append(conv);
     }
     this.owner.set(conv, room.id);
-    const r: RoomElements = { conv, pane: undefined, last };
+    // `last` unknown: the server's preview and time are rendered again from the state (the time in the reader's locale).
+    const r: RoomElements = { conv, pane: undefined, last: undefined };
     this.rooms.set(room.id, r);
     return r;
   }
@@ -103,15 +105,33 @@ export class PageView {
     return new PaneView(room.id, el, state.me);
   }
 
+  /** The list's tabs in the state's order (newest activity first), each moved only when out of place. */
+  private placeConvs(order: readonly string[]): void {
+    let prev: HTMLElement | null = null;
+    for (const id of order) {
+      const el = this.rooms.get(id)?.conv;
+      if (!el) continue;
+      const place: Element | null = prev ? prev.nextElementSibling : this.convList.firstElementChild;
+      if (place !== el) {
+        // Moving an element takes focus from it: a tab with focus keeps it.
+        const focused = document.activeElement === el;
+        if (prev) prev.after(el);
+        else this.convList.prepend(el);
+        if (focused) el.focus();
+      }
+      prev = el;
+    }
+  }
+
   private updateConv(r: RoomElements, room: RoomState, active: boolean): void {
     const { conv } = r;
     conv.classList.toggle('active', active);
     conv.setAttribute('aria-selected', String(active));
     conv.tabIndex = active ? 0 : -1;
-    const last = room.messages[room.messages.length - 1];
-    if (last !== r.last) {
-      r.last = last;
-      conv.querySelector('[data-testid="conv-last"]')!.replaceWith(render.convLast(last ?? null));
+    if (room.last !== r.last) {
+      r.last = room.last;
+      conv.querySelector('[data-testid="conv-last"]')!.replaceWith(render.convLast(room.last));
+      conv.querySelector('[data-testid="conv-time"]')!.replaceWith(localizeConvTime(render.convTime(room.last)));
     }
     const badge = conv.querySelector<HTMLElement>('[data-testid="unread-badge"]')!;
     badge.hidden = room.unread === 0;

@@ -6,6 +6,7 @@
  * renders only the one read.
  */
 import { checkDraft } from '../composer.js';
+import { compareIds } from '../ids.js';
 import { roomItems } from '../state/messages.js';
 import type { Me, Pending, RoomState } from '../state/types.js';
 import { render } from '../templates.js';
@@ -15,6 +16,15 @@ import { patchList, type Keyed, type Rendered } from './list.js';
 import { toRows, type Row } from './rows.js';
 
 const NEAR_BOTTOM_PX = 80;
+const DIVIDER_KEY = 'new';
+const DIVIDER_MARGIN_PX = 8;
+
+/** The row of the first message of others after the read mark the room was opened with. */
+const firstUnread = (row: Row, mark: string, me: string): boolean =>
+  row.kind === 'message' &&
+  row.message.type === 'user' &&
+  row.message.uid !== me &&
+  compareIds(row.message.id, mark) > 0;
 const OFFLINE_NOTE = 'waiting for connection…';
 
 function typingText(names: string[]): string {
@@ -41,6 +51,10 @@ export class PaneView {
   private readonly typing: HTMLElement;
   private readonly count: HTMLElement;
   private readonly error: HTMLElement;
+  private readonly jump: HTMLButtonElement;
+  private readonly jumpCount: HTMLElement;
+  /** The room's newest messages have been shown (a room listed by its summary only loads when opened). */
+  private loadedShown = false;
   /** What the list shows (null until this code first renders it: the server's markup is replaced). */
   private rendered: Rendered | null = null;
   private shown: { room: RoomState; outbox: readonly Pending[]; connected: boolean; day: string } | null = null;
@@ -59,6 +73,8 @@ export class PaneView {
     this.typing = q('typing');
     this.count = q('composer-count');
     this.error = q('composer-error');
+    this.jump = q('jump-latest');
+    this.jumpCount = q('jump-count');
   }
 
   nearBottom(): boolean {
@@ -68,6 +84,22 @@ export class PaneView {
 
   scrollToBottom(): void {
     this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  /** A room being opened: its "New messages" divider near the top where it has one, else its newest messages. */
+  scrollOnOpen(): void {
+    const divider = this.rendered?.get(DIVIDER_KEY)?.el;
+    if (!divider) return this.scrollToBottom();
+    const top = this.scroller.getBoundingClientRect().top;
+    this.scroller.scrollTop += divider.getBoundingClientRect().top - top - DIVIDER_MARGIN_PX;
+  }
+
+  /** "Jump to latest (n)": while the reader is scrolled up and `unread` messages came below. */
+  private showJump(unread: number): void {
+    const hidden = unread === 0 || this.nearBottom();
+    if (this.jump.hidden !== hidden) this.jump.hidden = hidden;
+    const text = `(${unread})`;
+    if (!hidden && this.jumpCount.textContent !== text) this.jumpCount.textContent = text;
   }
 
   /** Shows the draft's counter and why it cannot be sent; answers whether it can be. */
@@ -88,9 +120,11 @@ export class PaneView {
     // "Today" becomes "Yesterday" at midnight: a new day renders the separators again.
     const day = new Date().toDateString();
     const s = this.shown;
-    if (s && s.room === room && s.outbox === outbox && s.connected === connected && s.day === day) return;
-    this.shown = { room, outbox, connected, day };
-    this.patch(room, outbox, connected);
+    if (!(s && s.room === room && s.outbox === outbox && s.connected === connected && s.day === day)) {
+      this.shown = { room, outbox, connected, day };
+      this.patch(room, outbox, connected);
+    }
+    this.showJump(room.unread);
   }
 
   /** Renders the list, keeping the reader's place: at the bottom if they were, else on the same message. */
@@ -110,11 +144,18 @@ export class PaneView {
       if (row.kind === 'notice') return { key: row.key, data: row.notice, version: v };
       return { key: row.key, data: row.message, version: `${v}|${namesKey}` };
     });
+    const at = room.divider === null ? -1 : rows.findIndex((r) => firstUnread(r, room.divider!, this.me.uid));
+    if (at >= 0) keyed.splice(at, 0, { key: DIVIDER_KEY, data: room.divider });
     const byKey = new Map(rows.map((r) => [r.key, r]));
     const { rendered, added } = patchList(this.list, keyed, this.rendered, (k) =>
-      this.renderRow(byKey.get(k.key)!, connected, names),
+      k.key === DIVIDER_KEY ? render.newDivider() : this.renderRow(byKey.get(k.key)!, connected, names),
     );
     this.rendered = rendered;
+    // The room's messages came (it was opened before they were here): shown as a room just opened.
+    if (room.loaded && !this.loadedShown) {
+      this.loadedShown = true;
+      if (!first) return this.scrollOnOpen();
+    }
     // An own message just typed: show it.
     if (added.some((k) => k.startsWith('p:'))) stick = true;
     if (stick) this.scrollToBottom();
@@ -142,13 +183,14 @@ export class PaneView {
 
   /**
    * The key of the first message still (partly) in view: layout, not data. Not a day separator
-   * (it stays above the older messages of its day); by key, since a message that now continues
+   * (it stays above the older messages of its day) nor the "New messages" divider (it moves to
+   * the first unread of the older ones); by key, since a message that now continues
    * a group loaded above it is rendered afresh.
    */
   private anchor(): string | null {
     const top = this.scroller.getBoundingClientRect().top;
     for (const [key, { el }] of this.rendered ?? [])
-      if (!key.startsWith('d:') && el.getBoundingClientRect().bottom > top) return key;
+      if (!key.startsWith('d:') && key !== DIVIDER_KEY && el.getBoundingClientRect().bottom > top) return key;
     return null;
   }
 
