@@ -1,7 +1,8 @@
 /**
  * The accessibility gate: axe-core (WCAG 2.0/2.1/2.2 A and AA, and best practices) on the sign-in
  * page (as it comes, with an error, after signing out) and the chat page — empty, with rooms, with
- * a room open, with the members panel open, with the New chat dialog open, with the Exit confirmation open — on a desktop and a
+ * a room open, with the members panel open, a room opened with its "New messages" divider and
+ * "Jump to latest (n)", with the New chat dialog open, with the Exit confirmation open — on a desktop and a
  * phone screen, light and dark. No violation of impact
  * "serious" or "critical" may remain; any others are printed. axe runs through Playwright's
  * evaluate (DevTools protocol), which the page's CSP does not govern: nothing is relaxed for it.
@@ -173,6 +174,25 @@ describe('accessibility gate (axe-core)', { skip: browserSkip }, () => {
         } finally {
           socket2.close();
         }
+
+        // A room opened with many unread: the "New messages" divider and "Jump to latest (n)".
+        const socket3 = await ned.connect();
+        try {
+          await post(
+            socket3,
+            second,
+            Array.from({ length: 25 }, (_, i) => `catching up ${i + 1}`),
+          );
+        } finally {
+          socket3.close();
+        }
+        if (v.phone) await page.pane(first).getByTestId('back').click();
+        await page.open(second);
+        await page.pane(second).getByTestId('new-divider').waitFor();
+        await page.pane(second).getByTestId('jump-latest').waitFor();
+        await check(page.page, 'unread-open', v.name);
+        if (v.phone) await page.pane(second).getByTestId('back').click();
+        await page.open(first);
 
         await page.openNewChat();
         await check(page.page, 'new-chat-open', v.name);
