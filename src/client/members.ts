@@ -89,6 +89,10 @@ export function setUpMembers({ app, store, view, socket, request }: MembersDeps)
     if (lost && trigger?.isConnected) trigger.focus();
     trigger = null;
   });
+  // Esc closes it even before Bootstrap has finished opening it (and moved focus into it).
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && store.state.people.panel && !panel.contains(document.activeElement)) offcanvas()?.hide();
+  });
   socket.on('connect', () => {
     const roomId = store.state.people.panel;
     if (roomId) void ask(roomId);

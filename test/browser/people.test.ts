@@ -28,6 +28,12 @@ async function direct(user: ApiUser, uid: string): Promise<{ room_id: string; ro
   return body;
 }
 
+/** Opens the room's members panel; resolves once it has focus (Bootstrap has finished opening it). */
+async function openMembers(chat: ChatPage, roomId: string): Promise<void> {
+  await chat.pane(roomId).getByTestId('members').click();
+  await chat.page.waitForFunction(() => document.getElementById('members-panel')?.contains(document.activeElement));
+}
+
 describe('people: members, presence, direct messages, search', { skip: browserSkip }, () => {
   let server: TestServer;
   let browser: Browser;
@@ -117,7 +123,7 @@ describe('people: members, presence, direct messages, search', { skip: browserSk
     await ann.msg(roomId, 'Hi Ann!').waitFor();
 
     // Message again, from Bob's side through the members panel: the same room, not a new one.
-    await bob.pane(roomId).getByTestId('members').click();
+    await openMembers(bob, roomId);
     const panel = bob.page.getByTestId('members-panel');
     await panel
       .getByTestId('member')
@@ -178,6 +184,27 @@ describe('people: members, presence, direct messages, search', { skip: browserSk
     }
   });
 
+  test('markup in names is text in the members panel and the people search', async () => {
+    const xss = `<img src=x onerror=alert(1)> ${run}`;
+    const ann = await signIn(`Ann xss ${run}`);
+    const bad = await ApiUser.signIn(server.url, xss);
+    const roomId = await bad.createChat(`<b>bold</b> ${run}`, [await ann.uid]);
+    await ann.conv(roomId).waitFor();
+    await ann.open(roomId);
+    await openMembers(ann, roomId);
+    const panel = ann.page.getByTestId('members-panel');
+    await panel.getByTestId('members-count').filter({ hasText: '2 members' }).waitFor();
+    assert.equal(await panel.getByTestId('members-room').textContent(), `<b>bold</b> ${run}`);
+    assert.equal(await panel.getByTestId('member-name').filter({ hasText: xss }).count(), 1);
+    assert.equal(await panel.getByTestId('member-message').getAttribute('aria-label'), `Message ${xss}`);
+    await ann.page.keyboard.press('Escape');
+    await panel.waitFor({ state: 'hidden' });
+    const modal = await ann.openNewChat();
+    await modal.getByTestId('new-chat-search').fill('<img');
+    await modal.getByTestId('user-name').filter({ hasText: xss }).waitFor();
+    assert.equal(await ann.page.locator('img[src="x"]').count(), 0, 'no element made from a name');
+  });
+
   test('a random room shows as "Random chat N" in the list and header, rendered by the browser and the server', async () => {
     const ann = await signIn(`Ann rnd ${run}`);
     const roomId = await ann.joinRandom();
@@ -214,8 +241,7 @@ describe('people: members, presence, direct messages, search', { skip: browserSk
         await post(nedSocket, roomId, ['Who is around today?']);
         await mia.msg(roomId, 'Who is around today?').waitFor();
 
-        const button = mia.pane(roomId).getByTestId('members');
-        await button.click();
+        await openMembers(mia, roomId);
         const panel = mia.page.getByTestId('members-panel');
         await panel.waitFor();
         const count = panel.getByTestId('members-count');
@@ -243,13 +269,24 @@ describe('people: members, presence, direct messages, search', { skip: browserSk
           .waitFor();
         await mia.page.waitForTimeout(400);
         await screenshot(mia.page, `people-members-${v.name}`);
+        // A join and an exit while it is open: Ola comes online (join), then leaves the room (exit).
+        const olaSocket = await ola.connect();
+        try {
+          await count.filter({ hasText: '4 members, 4 online' }).waitFor({ timeout: ONLINE_WITHIN_MS });
+          const left = await olaSocket.timeout(5000).emitWithAck('exit_room', { room_id: roomId });
+          assert.equal(left.ok, true);
+          await count.filter({ hasText: '3 members, 3 online' }).waitFor();
+          assert.equal(await members.filter({ hasText: `Ola ${tag}` }).count(), 0);
+        } finally {
+          olaSocket.close();
+        }
         // Esc closes it; focus is back on the Members button.
         await mia.page.keyboard.press('Escape');
         await panel.waitFor({ state: 'hidden' });
         assert.equal(await mia.focused(), 'members');
 
         // Message Ned from the panel: the direct conversation opens, named after him.
-        await button.click();
+        await openMembers(mia, roomId);
         await panel
           .getByTestId('member')
           .filter({ hasText: `Ned ${tag}` })
