@@ -24,8 +24,10 @@ export function createMemberHandlers({ store, nsp, presence }: MemberHandlerDeps
       // One atomic step: membership, forward only, never past the room's newest message.
       const mark = await store.markRead(uid, room_id, id);
       if (!mark) throw new Refusal(ERRORS.notMember);
-      // Every tab and device of the user follows (badges, title), on every node.
-      if (mark.last_read !== null) nsp.to(userChannel(uid)).emit('read', { room_id, last_read: mark.last_read });
+      // Every tab and device of the user follows (badges, title), on every node; only when the
+      // mark moved (a page reading on at the bottom sends `read` often; most change nothing).
+      if (mark.moved && mark.last_read !== null)
+        nsp.to(userChannel(uid)).emit('read', { room_id, last_read: mark.last_read });
       return { ok: true, last_read: mark.last_read };
     },
 

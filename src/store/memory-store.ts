@@ -18,6 +18,7 @@ import {
   type JoinRandomResult,
   type MessageDraft,
   type PostResult,
+  type ReadMark,
   type StoreLimits,
 } from './types.js';
 
@@ -146,19 +147,19 @@ export class MemoryStore implements ChatStore {
     });
   }
 
-  async markRead(uid: string, roomId: string, id: string): Promise<{ last_read: string | null } | null> {
+  async markRead(uid: string, roomId: string, id: string): Promise<ReadMark | null> {
     const room = this.rooms.get(roomId);
     if (!room?.members.has(uid)) return null;
     const marks = this.reads.get(uid) ?? new Map<string, string>();
     this.reads.set(uid, marks);
     const newest = room.parsedIds.at(-1);
     const current = marks.get(roomId);
-    if (!newest) return { last_read: current ?? null };
+    if (!newest) return { last_read: current ?? null, moved: false };
     let wanted = parseId(id);
     if (compareIds(wanted, newest) > 0) wanted = newest;
-    if (current !== undefined && compareIds(wanted, parseId(current)) <= 0) return { last_read: current };
+    if (current !== undefined && compareIds(wanted, parseId(current)) <= 0) return { last_read: current, moved: false };
     marks.set(roomId, formatId(wanted));
-    return { last_read: formatId(wanted) };
+    return { last_read: formatId(wanted), moved: true };
   }
 
   async createGroup(creator: UserProfile, roomName: string, memberUids: string[]): Promise<RoomWithMessages> {

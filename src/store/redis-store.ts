@@ -24,6 +24,7 @@ import {
   type JoinRandomResult,
   type MessageDraft,
   type PostResult,
+  type ReadMark,
   type StoreLimits,
 } from './types.js';
 import { createTurnBatcher } from './turn-batcher.js';
@@ -265,7 +266,7 @@ export class RedisStore implements ChatStore {
    * only. A mark left behind by a leave racing this call names a room the user is not in: it is
    * never read (summaries start from the user's rooms) and goes with the next leave.
    */
-  async markRead(uid: string, roomId: string, id: string): Promise<{ last_read: string | null } | null> {
+  async markRead(uid: string, roomId: string, id: string): Promise<ReadMark | null> {
     const clamp = (await this.cmd.chatReadClamp(
       this.keys.roomMembers(roomId),
       this.keys.roomMessages(roomId),
@@ -273,9 +274,13 @@ export class RedisStore implements ChatStore {
       formatId(parseId(id)),
     )) as [0] | [1, string | null | undefined];
     if (clamp[0] === 0) return null;
-    if (!clamp[1]) return { last_read: (await this.redis.hget(this.keys.userReads(uid), roomId)) ?? null };
-    const mark = (await this.cmd.chatReadForward(this.keys.userReads(uid), roomId, clamp[1])) as string;
-    return { last_read: mark };
+    if (!clamp[1])
+      return { last_read: (await this.redis.hget(this.keys.userReads(uid), roomId)) ?? null, moved: false };
+    const [mark, moved] = (await this.cmd.chatReadForward(this.keys.userReads(uid), roomId, clamp[1])) as [
+      string,
+      number,
+    ];
+    return { last_read: mark, moved: moved === 1 };
   }
 
   /**

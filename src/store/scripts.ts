@@ -84,14 +84,15 @@ return 1
 
 /**
  * User slot. KEYS: the user's read marks. ARGV: room id, message id (canonical, already no later
- * than the room's newest). Moves the mark forward only; returns the mark as it now stands.
+ * than the room's newest). Moves the mark forward only; returns {the mark as it now stands,
+ * 1 when this call moved it}.
  */
 export const READ_FORWARD = `#!lua
 ${NEWER_FN}
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur and not newer(ARGV[2], cur) then return cur end
+if cur and not newer(ARGV[2], cur) then return {cur, 0} end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return ARGV[2]
+return {ARGV[2], 1}
 `;
 
 /**

@@ -49,6 +49,12 @@ export type PostResult =
     }
   | { ok: false; error: 'not a member' | 'rate limited' };
 
+/** A read mark as it stands after `markRead`, and whether this call moved it. */
+export interface ReadMark {
+  last_read: string | null;
+  moved: boolean;
+}
+
 /** What postMessage stores: the server sets id and time (and type `user` unless told). */
 export type MessageDraft = Omit<Message, 'id' | 'time' | 'type'> & { type?: Message['type'] };
 
@@ -112,7 +118,7 @@ export interface ChatStore {
    * Moves the user's read mark in the room forward to `id` (never back, never past the newest
    * message): the mark as it now stands (null in an empty room), or null when not a member.
    */
-  markRead(uid: string, roomId: string, id: string): Promise<{ last_read: string | null } | null>;
+  markRead(uid: string, roomId: string, id: string): Promise<ReadMark | null>;
 
   /**
    * Creates `<creator uid>_<n>` (n counting up per creator from 0) holding the creator and the

@@ -458,10 +458,11 @@ for (const h of [memory, redisHarness()]) {
       // Own messages are read; others' are unread until marked.
       assert.equal(rooms[1]?.last_read, rooms[1]?.last_message?.id);
       assert.equal(rooms[0]?.last_read, null);
-      assert.deepEqual(await store.markRead('alice', g1.room_id, b0.id), { last_read: b0.id });
+      assert.deepEqual(await store.markRead('alice', g1.room_id, b0.id), { last_read: b0.id, moved: true });
+      assert.deepEqual(await store.markRead('alice', g1.room_id, b0.id), { last_read: b0.id, moved: false }, 'again');
       assert.deepEqual(
         await store.markRead('alice', g1.room_id, g1.messages[0]!.id),
-        { last_read: b0.id },
+        { last_read: b0.id, moved: false },
         'never back',
       );
       const after = await store.roomSummaries('alice', 0, 0);
@@ -475,7 +476,10 @@ for (const h of [memory, redisHarness()]) {
       );
       // Never past the newest message; nothing for a non-member.
       const newest = rooms[0]!.last_message!.id;
-      assert.deepEqual(await store.markRead('alice', g1.room_id, '99999999999999-0'), { last_read: newest });
+      assert.deepEqual(await store.markRead('alice', g1.room_id, '99999999999999-0'), {
+        last_read: newest,
+        moved: true,
+      });
       assert.equal(await store.markRead('carol', g1.room_id, newest), null);
       assert.deepEqual(await store.roomSummaries('nobody', 3, 3), []);
       assert.deepEqual(await store.roomMembers('no_such_room'), []);
