@@ -48,7 +48,8 @@ export interface Assets {
 
 /**
  * Reads `<dir>/manifest.json`. With `reload` (development: `npm run dev` rebuilds the browser side
- * while the server keeps running) it is read again whenever the file changes; otherwise once.
+ * while the server keeps running) it is read again whenever the file changes; otherwise once, at
+ * once: a production node without a browser build stops at start-up instead of failing every page.
  */
 export function loadAssets(dir: string, reload: boolean): Assets {
   const file = path.join(dir, 'manifest.json');
@@ -70,6 +71,7 @@ export function loadAssets(dir: string, reload: boolean): Assets {
     }
     return manifest;
   };
+  if (!reload) current();
   const vendor = vendorMounts();
   return {
     dir,

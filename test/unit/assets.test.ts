@@ -49,10 +49,12 @@ test('development reads a rebuilt manifest again; production keeps the first', (
   assert.equal(prod.url('chat.js'), '/build/chat-AAAA.js');
 });
 
-test('no build: the error says to build', () => {
+test('no build: production stops at once, development at the first page; the error says to build', () => {
   const empty = mkdtempSync(path.join(os.tmpdir(), 'assets-none-'));
   try {
-    assert.throws(() => loadAssets(empty, false).url('chat.js'), /no browser build .*run npm run build/);
+    assert.throws(() => loadAssets(empty, false), /no browser build .*run npm run build/);
+    const dev = loadAssets(empty, true);
+    assert.throws(() => dev.url('chat.js'), /no browser build .*run npm run build/);
   } finally {
     rmSync(empty, { recursive: true, force: true });
   }
