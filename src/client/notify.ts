@@ -5,6 +5,7 @@
  * not in view or the tab is hidden; clicking the notification brings the window forward and opens
  * the room. Notifications show text only: the browser never renders their body as markup.
  */
+import { roomLabel } from '../shared/room-label.js';
 import type { Message } from '../shared/types.js';
 import type { Store } from './store.js';
 
@@ -100,7 +101,7 @@ export function setUpNotifications({ app, store, inView, open }: NotifyDeps): No
       if (notified.size > 200) notified.clear();
       notified.add(key);
       const room = store.state.rooms[m.room_id];
-      const n = new Notification(room?.name ?? 'Chat', {
+      const n = new Notification(room ? roomLabel(room.name, room.id) : 'Chat', {
         body: `${m.name}: ${m.msg}`,
         // One notification per room: a newer message replaces the one before.
         tag: `chat:${m.room_id}`,
