@@ -76,6 +76,9 @@ describe('people: members, presence, direct messages, search', { skip: browserSk
     assert.equal(await ann.conv(room.room_id).getByTestId('conv-name').textContent(), `Ben dot ${run}`);
     await ann.page.locator(`${conv} [data-testid="presence"][data-online="false"]`).waitFor();
     assert.equal(await ann.conv(room.room_id).getByTestId('presence-text').textContent(), ', offline');
+    // After a reload too: the page asks who each direct conversation is with once it is connected.
+    await ann.reload();
+    await ann.page.locator(`${conv} [data-testid="presence"][data-online="false"]`).waitFor();
 
     const socket = await ben.connect();
     let started = Date.now();
