@@ -57,6 +57,8 @@ export function setUpNotifications({ app, store, inView, open }: NotifyDeps): No
     const denied = Notification.permission === 'denied';
     const on = enabled();
     button.setAttribute('aria-pressed', String(on));
+    // Bootstrap's pressed look for a toggle button.
+    button.classList.toggle('active', on);
     button.disabled = denied;
     label.textContent = denied ? 'Notifications blocked' : 'Notifications';
     button.title = denied

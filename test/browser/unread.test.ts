@@ -179,6 +179,9 @@ describe('unread, title, notifications, order', { skip: browserSkip }, () => {
     assert.equal(await toggle.getAttribute('aria-pressed'), 'false', 'off until asked for');
     await toggle.click();
     await until(async () => (await toggle.getAttribute('aria-pressed')) === 'true', 'turned on');
+    // Away from the button, its colour transition over: the pressed look as it stays.
+    await ann.page.mouse.move(0, 400);
+    await sleep(300);
     await screenshot(ann.page, 'notify-on');
     await ann.reload();
     assert.equal(await toggle.getAttribute('aria-pressed'), 'true', 'the choice is remembered');
