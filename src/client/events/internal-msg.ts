@@ -14,6 +14,7 @@ export function onInternalMsg({ store, announce }: EventContext, m: Message): vo
   const room = before.rooms[m.room_id];
   store.update((s) => receive(s, m.room_id, [m], 'live', Date.now()));
   if (!room || hasMessage(room, m.id) || m.uid === before.me.uid || m.type !== 'user') return;
-  if (mentionsMe(m.msg, before.me.name)) announce(`${m.name} mentioned you in ${roomLabel(room.name, room.id)}: ${m.msg}`);
+  if (mentionsMe(m.msg, before.me.name))
+    announce(`${m.name} mentioned you in ${roomLabel(room.name, room.id)}: ${m.msg}`);
   else if (before.active === m.room_id && before.looking) announce(`${m.name}: ${m.msg}`);
 }
