@@ -73,6 +73,7 @@ async function connectAll({ urls, count, loginNames, secure, join, concurrency =
   const errors = {};
   const base = clients.length;
   const retried0 = loginStats.retried503;
+  const retriedNet0 = loginStats.retriedNetwork;
   let loginMs = 0;
   await pool(count, concurrency, async (j) => {
     const i = base + j;
@@ -122,6 +123,7 @@ async function connectAll({ urls, count, loginNames, secure, join, concurrency =
     // Sign-ins answered 503 and tried again: with a Redis Cluster, a node just started answered
     // some sign-ins 503 ("Connection is closed") while its cluster clients settled.
     loginRetried503: loginStats.retried503 - retried0,
+    loginRetriedNetwork: loginStats.retriedNetwork - retriedNet0,
   };
 }
 

@@ -520,10 +520,34 @@ async function scenarioScaleOut(redis) {
       saturatedBy: runs.map((t) => t.saturatedBy.join('; ')),
       limit: runs.map((t) => t.limit),
       loginRetried503: runs.map((t) => t.connect?.loginRetried503 ?? 0),
+      loginRetriedNetwork: runs.map((t) => t.connect?.loginRetriedNetwork ?? 0),
       errors: out.repeats.map((rep) => rep[name]?.error).filter(Boolean),
     };
   }
   out.ratio = medianOf(out.repeats, (rep) => rep.ratio);
+  // Side by side at one offered rate: the highest that every ladder of both measured (saturated
+  // or not), so the two are compared on the same load even when the machine is too busy for
+  // either to have a clean step.
+  const ladders = out.repeats.flatMap((rep) => targets.map((t) => rep[t.name])).filter((t) => t && !t.error);
+  const common = ladders.length
+    ? CFG.rates.filter((rate) => ladders.every((t) => t.steps.some((s) => s.rate === rate))).at(-1)
+    : undefined;
+  if (common !== undefined) {
+    out.atCommonRate = { rate: common };
+    for (const { name } of targets) {
+      const steps = out.repeats.map((rep) => rep[name]?.steps?.find((s) => s.rate === common)).filter(Boolean);
+      out.atCommonRate[name] = {
+        p99: medianOf(steps, (s) => s.latencyMs.p99),
+        p50: medianOf(steps, (s) => s.latencyMs.p50),
+        clean: steps.map((s) => s.saturated.length === 0),
+        missingPlusDuplicates: steps.reduce((a, s) => a + s.missing + s.duplicates, 0),
+        redisCpuPct: medianOf(steps, (s) => s.redis?.cpuPct),
+        redisReplicasCpuPct: medianOf(steps, (s) => s.redis?.replicasCpuPct),
+        redisCommandsPerMsg: medianOf(steps, (s) => s.redis?.commandsPerMsg),
+        serverCpuPct: medianOf(steps, (s) => s.servers.reduce((a, x) => a + (x.cpuPct ?? 0), 0)),
+      };
+    }
+  }
   return out;
 }
 
@@ -749,8 +773,25 @@ function printTables(res) {
     v.saturatedBy.forEach((why, i) => console.log(`    #${i + 1} saturated by ${why}; limit: ${v.limit[i]}`));
     if (v.loginRetried503.some((n) => n > 0))
       console.log(`    sign-ins answered 503 and tried again, per repeat: ${v.loginRetried503.join(', ')}`);
+    if (v.loginRetriedNetwork.some((n) => n > 0))
+      console.log(
+        `    sign-ins failed on the network and tried again, per repeat: ${v.loginRetriedNetwork.join(', ')}`,
+      );
     for (const e of v.errors) console.log(`    ERROR ${e.split('\n')[0]}`);
   }
+  const at = so?.atCommonRate;
+  if (at)
+    for (const name of ['standalone', 'cluster']) {
+      const v = at[name];
+      if (!v) continue;
+      console.log(
+        `  chat x2 at ${at.rate} msg/s (measured by every ladder), ${name}: p50 ${v.p50.median} ms, ` +
+          `p99 ${v.p99.median} ms${runs(v.p99)}; clean ${v.clean.filter(Boolean).length} of ${v.clean.length}; ` +
+          `missing + doubled ${v.missingPlusDuplicates}; servers' CPU ${v.serverCpuPct.median}%; ` +
+          `Redis CPU ${v.redisCpuPct.median}%${v.redisReplicasCpuPct.median !== null ? ` (+ replicas ${v.redisReplicasCpuPct.median}%)` : ''}, ` +
+          `${v.redisCommandsPerMsg.median} commands per message`,
+      );
+    }
   if (so?.ratio && so.ratio.median !== null)
     console.log(`  cluster / standalone (2 processes): ${so.ratio.median}${runs(so.ratio)}`);
   for (const p of res.perClient ?? [])

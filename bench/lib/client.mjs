@@ -3,13 +3,13 @@
 // over WebSocket with that cookie.
 import { io } from 'socket.io-client';
 
-/** Sign-ins answered 503 and tried again (by `login` with `retries`), in this process. */
-export const loginStats = { retried503: 0 };
+/** Sign-ins answered 503, or whose request failed, and tried again (by `login` with `retries`). */
+export const loginStats = { retried503: 0, retriedNetwork: 0 };
 
 /**
  * Signs in as `name`; resolves the `connect.sid=...` cookie pair. `retries`: a 503 (the store
- * not answering, or the node still starting: "try again", as the contract says) is tried again
- * that many times, 250 ms apart, and counted in `loginStats`.
+ * not answering, or the node still starting: "try again", as the contract says) or a request that
+ * failed on the network is tried again that many times, 250 ms apart, and counted in `loginStats`.
  */
 export async function login(url, name, { secure = false, retries = 0 } = {}) {
   // No Origin header: the contract's same-origin check lets non-browser clients through.
@@ -18,13 +18,22 @@ export async function login(url, name, { secure = false, retries = 0 } = {}) {
   // `secure` session cookie is still set over loopback http.
   if (secure) headers['x-forwarded-proto'] = 'https';
   for (let attempt = 0; ; attempt++) {
-    const res = await fetch(`${url}/login`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ name }),
-      redirect: 'manual',
-    });
-    await res.arrayBuffer();
+    let res;
+    try {
+      res = await fetch(`${url}/login`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ name }),
+        redirect: 'manual',
+      });
+      await res.arrayBuffer();
+    } catch (err) {
+      // "fetch failed": the connection reset or refused (seen on a saturated machine).
+      if (attempt >= retries) throw err;
+      loginStats.retriedNetwork += 1;
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
+    }
     if (res.status === 503 && attempt < retries) {
       loginStats.retried503 += 1;
       await new Promise((r) => setTimeout(r, 250));
