@@ -170,6 +170,15 @@ describe('read marks', () => {
     assert.equal(s.rooms.r2!.unread, 1, 'caught up: 5-0 was counted by the server');
   });
 
+  test('joined while the reader is at the bottom of the open room: it stays read (its mark is on its way)', () => {
+    let s = loaded([view('r1', msg('r1', 2), 1, '1-0', [msg('r1', 1), msg('r1', 2)])], false);
+    assert.equal(s.rooms.r1!.unread, 0, 'looking at it');
+    s = applySummaries(s, [summary(view('r1', msg('r1', 2), 1, '1-0'))]);
+    assert.equal(s.rooms.r1!.unread, 0);
+    s = applySummaries(setLooking(s, false), [summary(view('r1', msg('r1', 2), 1, '1-0'))]);
+    assert.equal(s.rooms.r1!.unread, 1, 'not looking: the server says');
+  });
+
   test('joined lists a room new to the page: added from its summary, loaded when opened', () => {
     let s = loaded([view('r1', msg('r1', 1), 0, '1-0', [msg('r1', 1)])]);
     s = applySummaries(s, [summary(view('r9', msg('r9', 8), 4, null)), summary(view('r1', msg('r1', 1), 0, '1-0'))]);

@@ -34,11 +34,13 @@ export function unreadMark(state: ChatState, roomId: string): string | null {
  * (loaded when opened), the list in the server's order.
  */
 export function applySummaries(state: ChatState, summaries: readonly RoomSummary[]): ChatState {
-  let next = state;
+  // One new record for all the rooms (a user may be in a thousand), rooms new to the page after.
+  const rooms = { ...state.rooms };
+  const fresh: RoomSummary[] = [];
   for (const s of summaries) {
-    const room = next.rooms[s.room_id];
+    const room = rooms[s.room_id];
     if (!room) {
-      next = addRoom(next, { ...s, messages: [] });
+      fresh.push(s);
       continue;
     }
     const counted = s.last_message?.id ?? null;
@@ -52,11 +54,16 @@ export function applySummaries(state: ChatState, summaries: readonly RoomSummary
     const activity = newer && s.last_message!.time > room.activity ? s.last_message!.time : room.activity;
     const base = { ...room, counted, lastRead, last, activity };
     const later = room.messages.filter((m) => isNews(base, m, state.me.uid)).length;
-    const unread = s.unread + later;
-    next = withRoom(next, { ...base, unread, mentioned: unread > 0 && room.mentioned });
+    // The room being read stays read: its mark is on its way (./scroll-read.ts).
+    const reading = state.active === s.room_id && state.looking;
+    const unread = reading ? 0 : s.unread + later;
+    rooms[s.room_id] = { ...base, unread, mentioned: unread > 0 && room.mentioned };
   }
+  let next: ChatState = { ...state, rooms };
+  for (const s of fresh) next = addRoom(next, { ...s, messages: [] });
   const listed = summaries.map((s) => s.room_id).filter((id) => next.rooms[id]);
-  const rest = next.order.filter((id) => !listed.includes(id));
+  const known = new Set(listed);
+  const rest = next.order.filter((id) => !known.has(id));
   return { ...next, order: [...listed, ...rest] };
 }
 
