@@ -391,15 +391,33 @@ export class RedisStore implements ChatStore {
     )) as [string, number];
     const time = new Date().toISOString();
     const text = `Chat started by ${user.name}`;
-    const [openingId] = (await this.cmd.chatRoomAdd(
-      this.keys.roomMembers(roomId),
-      this.keys.roomMessages(roomId),
-      text,
-      time,
-      this.limits.historyKeep,
-      user.uid,
-    )) as [string | null, number];
-    await this.redis.multi().hset(this.keys.userRooms(user.uid), roomId, roomId).set(randomKey, roomId).exec();
+    let openingId: string | null;
+    try {
+      [openingId] = (await this.cmd.chatRoomAdd(
+        this.keys.roomMembers(roomId),
+        this.keys.roomMessages(roomId),
+        text,
+        time,
+        this.limits.historyKeep,
+        user.uid,
+      )) as [string | null, number];
+      await this.redis.multi().hset(this.keys.userRooms(user.uid), roomId, roomId).set(randomKey, roomId).exec();
+    } catch (err) {
+      // The seat is given back and the claim dropped (best effort: the store may be the failure),
+      // so a join that failed half-way leaves no phantom seat nor a user locked out for the claim.
+      await Promise.allSettled([
+        this.cmd.chatRoomLeave(this.keys.roomMembers(roomId), this.keys.roomMessages(roomId), user.uid, 0),
+        this.cmd.chatRandomFree(
+          this.keys.randomRooms(),
+          this.keys.randomSeats(),
+          roomId,
+          roomId.slice('Random_'.length),
+          this.limits.randomRoomSize,
+        ),
+        this.cmd.chatDelIfEquals(randomKey, claim),
+      ]);
+      throw err;
+    }
     // A random room's name is its id.
     const result: JoinRandomResult = { room: { room_id: roomId, room_name: roomId }, joined: true };
     if (openingId) result.opening = serverMessage(roomId, openingId, text, time);

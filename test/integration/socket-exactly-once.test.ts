@@ -99,7 +99,8 @@ for (const mode of ['memory', 'redis'] as const) {
         await emitAck<Sent>(bt.socket, 'text', { room_id: r1, msg: 'b in 1', client_id: id }),
         await emitAck<Sent>(at.socket, 'text', { room_id: r2, msg: 'a in 2', client_id: id }),
       ];
-      const ids = acks.map((x) => (x.ok ? x.id : x.error));
+      // Ids are per room (two rooms may use the same id in the same millisecond): room and id.
+      const ids = acks.map((x, i) => `${[r1, r1, r2][i]} ${x.ok ? x.id : x.error}`);
       assert.equal(new Set(ids).size, 3, `three messages: ${ids.join(', ')}`);
       const msgs = (await fullHistory(at.socket, r1)).filter((m) => m.type === 'user').map((m) => m.msg);
       assert.deepEqual(msgs, ['a in 1', 'b in 1']);
