@@ -110,7 +110,8 @@ export function createRedisClient(
  * Resolves once the client is connected (now or later); the client itself keeps retrying and
  * logs each attempt. A client without an offline queue refuses commands until then.
  */
-export function whenReady(client: RedisClient): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve) => client.once('ready', () => resolve()));
+export async function whenReady(client: RedisClient): Promise<void> {
+  if (client.status !== 'ready') await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+  // A cluster is ready once it has the slot map; its masters' connections too, here (see +node).
+  if (client instanceof Cluster) await Promise.allSettled(client.nodes('master').map((n) => n.ping()));
 }
