@@ -14,27 +14,10 @@ import { after, before, describe, it } from 'node:test';
 import { createKeys } from '../../src/store/keys.js';
 import { redisClusterSkip, startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.js';
 import { newPrefix, startServer, type TestServer } from '../helpers/server.js';
-import { addUp, exactlyOnceRound, seatTwenty, type Seated } from '../integration/exactly-once-kit.js';
+import { addUp, exactlyOnceRound, ROUND_ENV, seatTwenty, type Seated } from '../integration/exactly-once-kit.js';
 import { figures } from '../integration/fault-kit.js';
 
 const FAULTS = ['failover', 'kill', 'failover'] as const;
-const STORE_TIMEOUT_MS = 1000;
-/** An ack later than this is "no answer" (the store answers or gives up within STORE_TIMEOUT_MS). */
-const ACK_MS = 3000;
-const SEND_GAP_MS = 50;
-
-// The rate limits and the kept history are raised so that none can pass for a fault: each user
-// sends ~20 texts a second plus a burst of `history` pages at each catch-up, the test signs in
-// 20 users from one address, and the rooms hold every message of the three runs.
-const env = {
-  STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS),
-  RATE_LIMIT_COUNT: '1000000',
-  EVENTS_PER_SECOND: '1000000',
-  EVENT_BURST: '1000000',
-  SIGNINS_PER_MINUTE: '1000',
-  HISTORY_KEEP: '100000',
-};
-
 describe(
   'exactly once: a Redis Cluster master fails over (gracefully, and by SIGKILL), 20 clients resending',
   { skip: redisClusterSkip, timeout: 240_000 },
@@ -48,7 +31,7 @@ describe(
     before(async () => {
       cluster = await startRedisCluster();
       prefix = newPrefix();
-      const nodeEnv = { ...env, REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.seeds };
+      const nodeEnv = { ...ROUND_ENV, REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.seeds };
       [a, b] = await Promise.all([startServer({ prefix, env: nodeEnv }), startServer({ prefix, env: nodeEnv })]);
       seated = await seatTwenty(a, b, 'eo-cluster');
     });
@@ -67,8 +50,6 @@ describe(
         const master = await cluster.masterForKey(createKeys(prefix).roomMessages(seated.roomIds[0]!));
         const round = await exactlyOnceRound(seated, {
           run: r + 1,
-          ackMs: ACK_MS,
-          sendGapMs: SEND_GAP_MS,
           // A graceful failover may pass unnoticed by the senders; a killed master may not.
           mustBeFelt: fault === 'kill',
           fault: async () => {

@@ -22,6 +22,27 @@ import {
   type Outgoing,
 } from './fault-kit.js';
 
+/** The store answers or gives up within this time in these tests. */
+export const STORE_TIMEOUT_MS = 1000;
+/** An ack later than this is "no answer". */
+export const ACK_MS = 3000;
+export const SEND_GAP_MS = 50;
+
+/**
+ * The nodes' settings: the rate limits and the kept history are raised so that none can pass for
+ * a fault (each user sends ~20 texts a second, over the default 20 per 10 s, plus a burst of
+ * `history` pages at each catch-up, over the per-user event budget; 20 users sign in from one
+ * address; the rooms hold every message of every round).
+ */
+export const ROUND_ENV = {
+  STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS),
+  RATE_LIMIT_COUNT: '1000000',
+  EVENTS_PER_SECOND: '1000000',
+  EVENT_BURST: '1000000',
+  SIGNINS_PER_MINUTE: '1000',
+  HISTORY_KEEP: '100000',
+};
+
 /**
  * Users i = 0..19, user i on node A when i is even, else B. Four rooms of ten, each with five
  * members on each node; every user is in two of them and sends to both in turn.
@@ -68,9 +89,6 @@ export async function seatTwenty(a: TestServer, b: TestServer, tag: string): Pro
 
 export interface RoundOptions {
   run: number;
-  /** An ack later than this is "no answer". */
-  ackMs: number;
-  sendGapMs: number;
   /** Must the fault be felt (some message answered unavailable, late or cut off)? */
   mustBeFelt: boolean;
   /** Does the fault; resolves when it is over, with figures of its own for the line. */
@@ -102,8 +120,8 @@ export async function exactlyOnceRound({ members, roomIds }: Seated, opts: Round
     for (let n = 0; sending && n < 1000; n++) {
       const out = outgoing(rooms[n % rooms.length]!, `r${run}-u${i}-${n}`);
       outs.push(out);
-      await sendUntilAcked(m, out, { ackMs: opts.ackMs, retryMs: 200, maxAttempts: 200, deadline });
-      await new Promise((r) => setTimeout(r, opts.sendGapMs));
+      await sendUntilAcked(m, out, { ackMs: ACK_MS, retryMs: 200, maxAttempts: 200, deadline });
+      await new Promise((r) => setTimeout(r, SEND_GAP_MS));
     }
   });
   await new Promise((r) => setTimeout(r, 1000));

@@ -12,29 +12,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { redisServerSkip, startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js';
 import { newPrefix, startServer, type TestServer } from '../helpers/server.js';
-import { addUp, exactlyOnceRound, seatTwenty, type Seated } from './exactly-once-kit.js';
+import { addUp, exactlyOnceRound, ROUND_ENV, seatTwenty, type Seated } from './exactly-once-kit.js';
 import { figures } from './fault-kit.js';
 
 const RUNS = 5;
 const OUTAGE_MS = 5000;
-const STORE_TIMEOUT_MS = 1000;
-/** An ack later than this is "no answer" (the store answers or gives up within STORE_TIMEOUT_MS). */
-const ACK_MS = 3000;
-const SEND_GAP_MS = 50;
-
-// The rate limits and the kept history are raised so that none can pass for a fault: each user
-// sends ~20 texts a second (over the default 20 per 10 s) plus a burst of `history` pages at
-// each catch-up (over the per-user event budget), the test signs in 20 users from one address,
-// and the rooms hold every message of the five runs.
-const env = {
-  STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS),
-  RATE_LIMIT_COUNT: '1000000',
-  EVENTS_PER_SECOND: '1000000',
-  EVENT_BURST: '1000000',
-  SIGNINS_PER_MINUTE: '1000',
-  HISTORY_KEEP: '100000',
-};
-
 describe(
   'exactly once: Redis stopped for 5 s and restarted, 20 clients resending',
   { skip: redisServerSkip, timeout: 180_000 },
@@ -47,7 +29,7 @@ describe(
     before(async () => {
       redis = await startPrivateRedis();
       const prefix = newPrefix();
-      const nodeEnv = { ...env, REDIS_URL: redis.url };
+      const nodeEnv = { ...ROUND_ENV, REDIS_URL: redis.url };
       [a, b] = await Promise.all([startServer({ prefix, env: nodeEnv }), startServer({ prefix, env: nodeEnv })]);
       seated = await seatTwenty(a, b, 'eo-redis');
     });
@@ -64,8 +46,6 @@ describe(
       for (let run = 1; run <= RUNS; run++) {
         const round = await exactlyOnceRound(seated, {
           run,
-          ackMs: ACK_MS,
-          sendGapMs: SEND_GAP_MS,
           mustBeFelt: true,
           fault: async () => {
             await redis.stop();
