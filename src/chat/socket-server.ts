@@ -18,7 +18,7 @@ import type { Message } from '../shared/types.js';
 import { ERRORS } from '../shared/limits.js';
 import { adapterChannelPrefix, roomChannel, type LocalFanout } from '../store/fanout.js';
 import { createKeys } from '../store/keys.js';
-import type { RedisClient } from '../store/redis-client.js';
+import { whenReady, type RedisClient } from '../store/redis-client.js';
 import type { ChatStore } from '../store/types.js';
 import { createCatchUpHandlers } from './catch-up-handlers.js';
 import { createMemberHandlers } from './member-handlers.js';
@@ -97,7 +97,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
   const nsp: ChatNamespace = io.of(CHAT_NAMESPACE);
   const notify = createNotifier(nsp);
   deps.localFanout?.attach((message) => nsp.to(roomChannel(message.room_id)).emit('internal_msg', message));
-  if (deps.adapterClients) resyncAfterSubscriberLoss(deps.adapterClients.sub, nsp, logger);
+  if (deps.adapterClients && deps.redis) resyncAfterSubscriberLoss(deps.adapterClients.sub, deps.redis, nsp, logger);
   const keys = createKeys(config.redisPrefix);
   const limiter = deps.presence;
   // Leases live in Redis only; the in-process limiter has nothing to renew.
@@ -205,7 +205,15 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
  * connection is answered after it, so once the PONG is in, anything a client's catch-up does
  * not return yet reaches this node live.
  */
-function resyncAfterSubscriberLoss(sub: RedisClient, nsp: ChatNamespace, logger: Logger): void {
+function resyncAfterSubscriberLoss(sub: RedisClient, store: RedisClient, nsp: ChatNamespace, logger: Logger): void {
+  // The catch-up the clients start is answered by the store's client, which reconnects on its
+  // own schedule: tell them once it is ready too (asked earlier, their `history` was refused).
+  const resync = (why: string): void => {
+    void whenReady(store).then(() => {
+      logger.warn({ sockets: nsp.sockets.size }, why);
+      nsp.local.emit('resync', { reason: 'subscriber' });
+    });
+  };
   if (sub instanceof Cluster) {
     // One sharded subscriber per master. After a failover, a lost node or a moved slot, ioredis
     // replaces the subscribers concerned and re-subscribes their channels, then says
@@ -217,8 +225,7 @@ function resyncAfterSubscriberLoss(sub: RedisClient, nsp: ChatNamespace, logger:
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => {
         timer = null;
-        logger.warn({ sockets: nsp.sockets.size }, 'adapter subscribers reset: clients told to catch up');
-        nsp.local.emit('resync', { reason: 'subscriber' });
+        resync('adapter subscribers reset: clients told to catch up');
       }, RESUBSCRIBE_SETTLE_MS).unref();
     });
     return;
@@ -232,10 +239,7 @@ function resyncAfterSubscriberLoss(sub: RedisClient, nsp: ChatNamespace, logger:
     sub
       .ping()
       .catch((err: unknown) => logger.warn({ err }, 'adapter subscriber ping failed'))
-      .finally(() => {
-        logger.warn({ sockets: nsp.sockets.size }, 'adapter subscriber back: clients told to catch up');
-        nsp.local.emit('resync', { reason: 'subscriber' });
-      });
+      .finally(() => resync('adapter subscriber back: clients told to catch up'));
   });
 }
 
