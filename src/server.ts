@@ -216,6 +216,10 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
         httpServer.closeAllConnections();
         if (io) await io.close();
         await store.close();
+        // The adapter's SUNSUBSCRIBEs (sent by io.close() without waiting) sit in ioredis's
+        // auto-pipeline until the next tick; a QUIT written before them fails them with
+        // "Connection is closed" as unhandled rejections (a test process running nodes in it sees them).
+        await new Promise((r) => setImmediate(r));
         // A client still retrying (Redis down since start) has nothing to QUIT: just stop it.
         await Promise.allSettled(
           redisClients.map(async (c) => {

@@ -81,6 +81,14 @@ export function record<E extends keyof ServerToClientEvents>(socket: ChatClient,
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+const MARKER_PREFIX = 'marker ';
+
+/** The text of a fresh marker message (see `marker`). */
+export const markerText = (): string => `${MARKER_PREFIX}${Math.random().toString(36).slice(2)}`;
+
+/** A marker message, to leave out of what a room's history holds. */
+export const isMarker = (m: Pick<Message, 'msg'>): boolean => m.msg.startsWith(MARKER_PREFIX);
+
 /**
  * A marker for "nothing else arrives", instead of a fixed wait. Call it after the awaited event
  * (or the action whose effects are checked), then assert on what `socket` recorded before it.
@@ -110,7 +118,7 @@ export async function marker(
     if (!ack.ok || ack.rooms.length > 0) throw new Error(`marker: unexpected answer ${JSON.stringify(ack)}`);
     return undefined;
   }
-  const msg = `marker ${Math.random().toString(36).slice(2)}`;
+  const msg = markerText();
   let onMessage: (m: Message) => void = () => {};
   const arrived = new Promise<void>((resolve) => {
     onMessage = (m) => {

@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { compareIds as compareParsedIds, parseId } from '../../src/store/ids.js';
 import type { Message } from '../../src/shared/types.js';
-import { connect, emitAck, login, marker, record, sleep, type ChatClient, type SignedIn } from './client.js';
+import {
+  connect,
+  emitAck,
+  login,
+  marker,
+  markerText,
+  record,
+  sleep,
+  type ChatClient,
+  type SignedIn,
+} from './client.js';
 
 export const MESSAGE_KEYS = ['id', 'msg', 'name', 'picture', 'room_id', 'time', 'type', 'uid'];
 export const ID_RE = /^\d+-\d+$/;
@@ -67,13 +77,39 @@ type EventName = 'internal_msg' | 'status' | 'room_added' | 'room_removed' | 'ty
 
 /**
  * How a check makes sure nothing else arrives: `'marker'` (a round trip on every checked tab, after
- * which whatever the server had sent them has arrived: ./client.ts `marker`), or a fixed wait in ms.
+ * which whatever the server had sent them has arrived: ./client.ts `marker`), `{through, room_id}`
+ * (one marker message posted by the tab `through` into the room, awaited on every checked tab —
+ * each must be in the room — for events that reach a tab's node through Redis from another node),
+ * or a fixed wait in ms.
  */
-export type Settle = number | 'marker';
+export type Settle = number | 'marker' | { through: Tab; room_id: string };
 
 async function settle(tabs: Tab[], how: Settle): Promise<void> {
   if (how === 'marker') await Promise.all(tabs.map((t) => marker(t.socket)));
+  else if (typeof how === 'object') await markerMessage(tabs, how.through, how.room_id);
   else await sleep(how);
+}
+
+/**
+ * Posts one marker message (./client.ts `isMarker`) and waits until every tab recorded it: it
+ * travels the room's channel behind everything published there before, so whatever those tabs
+ * were sent before it has arrived. It is then taken out of what they (and the sender) recorded,
+ * so counts and orders are of the test's own messages; it stays in the room's history.
+ */
+async function markerMessage(tabs: Tab[], through: Tab, room_id: string): Promise<void> {
+  const msg = markerText();
+  const ack = await emitAck<{ id: string }>(through.socket, 'text', { room_id, msg });
+  if (!ack.ok) throw new Error(`marker message refused: ${ack.error}`);
+  const isIt = (m: Message): boolean => m.room_id === room_id && m.msg === msg;
+  await Promise.all(
+    tabs.map((t, i) =>
+      t.rec.until(() => (t.rec.of('internal_msg') as Message[]).some(isIt), 5000, `the marker message on tab ${i}`),
+    ),
+  );
+  for (const t of new Set([...tabs, through])) {
+    const kept = t.rec.all.filter((g) => !(g.event === 'internal_msg' && isIt(g.data as Message)));
+    t.rec.all.splice(0, t.rec.all.length, ...kept);
+  }
 }
 
 /**

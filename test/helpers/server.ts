@@ -1,11 +1,19 @@
 /**
- * Starts real chat nodes (`node dist/main.js` from the build) on port 0 for tests, reading the
- * port from the "listening" log line. Redis-mode nodes given the same `prefix` are one chat.
+ * Chat nodes for tests, on port 0. Redis-mode nodes given the same `prefix` are one chat.
+ *
+ * `startInProcess` builds the node in the test's own process (`createChatServer` from src/, as
+ * main.ts does): no process to spawn, no build to load, a fraction of the start-up time. Use it
+ * wherever no process boundary is under test. `startServer` spawns `node dist/main.js` (or
+ * another entry) and reads the port from its "listening" log line: for tests of what only a
+ * process shows — restart, SIGKILL, SIGTERM and shutdown, start-up, logs, the cluster entry.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createChatServer, type ChatServer } from '../../src/server.js';
 import { deleteKeys, onCluster, redisEnv, testRedis, redisUrl as testRedisUrl } from './redis.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -83,8 +91,8 @@ function waitExit(proc: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
 }
 
-export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
-  const prefix = opts.prefix ?? newPrefix();
+/** The node's environment: the test defaults, the Redis to use and the caller's variables. */
+function nodeEnv(opts: StartOptions, prefix: string): Record<string, string> {
   const env: Record<string, string> = {
     PORT: String(opts.port ?? 0),
     REDIS_PREFIX: prefix,
@@ -99,12 +107,18 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     ...opts.env,
   };
   if (opts.redis) {
-    if (!testRedisUrl && !onCluster) throw new Error('startServer({redis:true}) needs TEST_REDIS_URL');
+    if (!testRedisUrl && !onCluster) throw new Error('a node with {redis: true} needs TEST_REDIS_URL');
     // REDIS_URL, or REDIS_CLUSTER_NODES in the cluster stage.
     Object.assign(env, redisEnv());
   } else if (!('REDIS_URL' in env)) {
     env.REDIS_URL = '';
   }
+  return env;
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
+  const prefix = opts.prefix ?? newPrefix();
+  const env = nodeEnv(opts, prefix);
   const first = await spawnNode(env, opts.entry, opts.startTimeoutMs);
   const { port } = first;
   let { proc, out } = first;
@@ -133,6 +147,50 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     },
   } as TestServer;
   return server;
+}
+
+/** A node built in the test's process (`startInProcess`). */
+export interface InProcessServer {
+  url: string;
+  port: number;
+  prefix: string;
+  /** The node itself: its store, metrics, Socket.IO server. */
+  chat: ChatServer;
+  /** Shuts the node down as SIGTERM would (server.ts `shutdown`): sockets, HTTP, Redis clients, timers. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A chat node in this process on port 0, from src/ (so never a stale build), configured from the
+ * same environment `startServer` would give a process, and ready (Redis connected, Socket.IO made)
+ * when it resolves. Logs are silent unless `env.LOG_LEVEL` says otherwise.
+ *
+ * Several may run in one process: each has its own metrics registry, store, Redis clients and
+ * timers (nothing in src/ is module-global), and `stop()` closes all of them.
+ */
+export async function startInProcess(
+  opts: Omit<StartOptions, 'entry' | 'startTimeoutMs'> = {},
+): Promise<InProcessServer> {
+  const prefix = opts.prefix ?? newPrefix();
+  // Like a spawned node's environment (the runner's variables, then the test's); NODE_ENV and
+  // LOG_LEVEL are the test's own, not the runner's.
+  const config = loadConfig({ ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', ...nodeEnv(opts, prefix) });
+  const chat = await createChatServer(config, createLogger(config.logLevel));
+  let port: number;
+  try {
+    port = await chat.listen(config.port);
+    await chat.ready;
+  } catch (err) {
+    await chat.shutdown('start-up failed');
+    throw err;
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    prefix,
+    chat,
+    stop: () => chat.shutdown('test done'),
+  };
 }
 
 /** Deletes every key under a test prefix (sessions, rooms, adapter state). */

@@ -3,13 +3,13 @@
  * both form-sign-in modes: POST /login (dev and password), POST /signup, GET /chat/get_users?q=
  * &limit=. Whatever the body or query — wrong types, objects with `toString`, nested arrays,
  * unicode edge cases, huge strings — the answer is one the contract allows (never 500), a
- * refused sign-in sets no cookie, and the process stays up.
+ * refused sign-in sets no cookie, and the node stays up.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { login } from '../helpers/client.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startInProcess, type InProcessServer } from '../helpers/server.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
@@ -43,12 +43,12 @@ async function post(url: string, route: string, payload: unknown): Promise<{ sta
 }
 
 describe('abuse: fuzzed sign-in and people routes', { timeout: 180_000 }, () => {
-  let dev: TestServer;
-  let password: TestServer;
+  let dev: InProcessServer;
+  let password: InProcessServer;
   let cookie = '';
 
   before(async () => {
-    [dev, password] = await Promise.all([startServer(), startServer({ env: { AUTH: 'password' } })]);
+    [dev, password] = await Promise.all([startInProcess(), startInProcess({ env: { AUTH: 'password' } })]);
     cookie = (await login(dev.url, 'fuzz-people')).cookie;
   });
   after(async () => {

@@ -3,7 +3,7 @@
  * wrong types, huge strings, deep nesting, `__proto__` / `constructor` / `prototype` own keys,
  * unicode edge cases, binary attachments, arrays, null, numbers. Every answer must be the one a
  * model of the contract predicts (`{ok: true, ...}` or the contract's refusal in its order); the
- * process stays up; refused events change nothing in the store (every Redis key under the run's
+ * node stays up; refused events change nothing in the store (every Redis key under the run's
  * prefix is compared before and after) and reach nobody; Object.prototype stays clean.
  */
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { ERRORS, LIMITS } from '../../src/shared/limits.js';
 import { connect, createChat, emitAck, login, marker, record, type ChatClient } from '../helpers/client.js';
-import { cleanRedis, redisSkip, startServer, testRedisUrl, type TestServer } from '../helpers/server.js';
+import { cleanRedis, redisSkip, startInProcess, testRedisUrl, type InProcessServer } from '../helpers/server.js';
 import { readAll } from './fault-kit.js';
 
 const EVENTS = [
@@ -134,7 +134,7 @@ async function dumpStore(redis: Redis, prefix: string): Promise<Map<string, stri
 }
 
 describe('abuse: fuzzed payloads on every event', { timeout: 180_000 }, () => {
-  let server: TestServer;
+  let server: InProcessServer;
   let fuzzer: ChatClient;
   let watcher: ChatClient;
   let redis: Redis | null = null;
@@ -144,7 +144,7 @@ describe('abuse: fuzzed payloads on every event', { timeout: 180_000 }, () => {
   const memberRooms = new Set<string>();
 
   before(async () => {
-    server = await startServer({ redis: !redisSkip, env: { RATE_LIMIT_COUNT: '1000000' } });
+    server = await startInProcess({ redis: !redisSkip, env: { RATE_LIMIT_COUNT: '1000000' } });
     const me = await login(server.url, 'fuzz-me');
     const friend = await login(server.url, 'fuzz-friend');
     const stranger = await login(server.url, 'fuzz-stranger');
@@ -306,10 +306,9 @@ describe('abuse: fuzzed payloads on every event', { timeout: 180_000 }, () => {
     assert.deepEqual(await emitAck(fuzzer, 'history', {}), { ok: false, error: ERRORS.invalidPayload });
     assert.deepEqual(await emitAck(fuzzer, 'text', { room_id: room }), { ok: false, error: ERRORS.invalidMessage });
     const health = await fetch(`${server.url}/healthz`);
-    assert.equal(health.status, 200, 'the process is still up');
+    assert.equal(health.status, 200, 'the node still answers (in this process: a crash would have failed the run)');
     const signedOut = await fetch(`${server.url}/chat/get_users`);
     assert.equal(signedOut.status, 401, 'a later request behaves normally');
-    assert.equal(server.proc.exitCode, null);
 
     // What changed: only the accepted texts (and the fuzzer's rate-limit log that counts them).
     for (const r of memberRooms) {

@@ -1,6 +1,6 @@
 /**
  * Limits that must hold whatever a client does: the `text` rate limit (20 per 10 s per user) and
- * the per-user socket cap across two processes and several sockets; packets over
+ * the per-user socket cap across two nodes and several sockets; packets over
  * maxHttpBufferSize (MAX_PAYLOAD_BYTES) cost the sender its socket and change nothing; request
  * bodies over the JSON/form limit get 413; slow clients (slowloris) are cut off within the HTTP
  * header and request timeouts.
@@ -11,17 +11,17 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { ERRORS, LIMITS } from '../../src/shared/limits.js';
 import { connect, createChat, emitAck, login, marker, record, sleep, type ChatClient } from '../helpers/client.js';
-import { cleanRedis, newPrefix, redisSkip, startServer, type TestServer } from '../helpers/server.js';
+import { cleanRedis, newPrefix, redisSkip, startInProcess, type InProcessServer } from '../helpers/server.js';
 import { figures, readAll } from './fault-kit.js';
 
 const MAX_SOCKETS = 3;
 
 describe('limits across two nodes', { skip: redisSkip, timeout: 120_000 }, () => {
   const prefix = newPrefix();
-  let a: TestServer;
-  let b: TestServer;
+  let a: InProcessServer;
+  let b: InProcessServer;
   const sockets: ChatClient[] = [];
-  const open = async (s: TestServer, cookie: string): Promise<ChatClient> => {
+  const open = async (s: InProcessServer, cookie: string): Promise<ChatClient> => {
     const c = await connect(s.url, cookie);
     sockets.push(c);
     return c;
@@ -29,7 +29,10 @@ describe('limits across two nodes', { skip: redisSkip, timeout: 120_000 }, () =>
 
   before(async () => {
     const env = { MAX_SOCKETS_PER_USER: String(MAX_SOCKETS) };
-    [a, b] = await Promise.all([startServer({ redis: true, prefix, env }), startServer({ redis: true, prefix, env })]);
+    [a, b] = await Promise.all([
+      startInProcess({ redis: true, prefix, env }),
+      startInProcess({ redis: true, prefix, env }),
+    ]);
   });
   after(async () => {
     for (const s of sockets) s.close();
@@ -209,10 +212,10 @@ describe('HTTP limits: slow clients and big bodies', { timeout: 60_000 }, () => 
   const REQUEST_MS = 4000;
   /** Node checks the timeouts once a second (src/server.ts), plus scheduling slack. */
   const SLACK_MS = 1000 + 1500;
-  let server: TestServer;
+  let server: InProcessServer;
 
   before(async () => {
-    server = await startServer({
+    server = await startInProcess({
       env: { HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_MS), HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_MS) },
     });
   });

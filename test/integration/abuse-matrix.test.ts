@@ -14,7 +14,7 @@ import { createLogger } from '../../src/logger.js';
 import { createChatServer } from '../../src/server.js';
 import { ERRORS } from '../../src/shared/limits.js';
 import { connect, createChat, emitAck, login, marker, record, type ChatClient } from '../helpers/client.js';
-import { cleanRedis, redisSkip, root, startServer, type TestServer } from '../helpers/server.js';
+import { cleanRedis, redisSkip, root, startInProcess, type InProcessServer } from '../helpers/server.js';
 
 type Role = 'signed out' | 'non-member' | 'member';
 const ROLES: Role[] = ['signed out', 'non-member', 'member'];
@@ -355,14 +355,14 @@ describe('abuse matrix: the table covers every route and event', () => {
 });
 
 describe('abuse matrix: signed out, non-member, member', { timeout: 120_000 }, () => {
-  let server: TestServer;
+  let server: InProcessServer;
   const sockets: ChatClient[] = [];
   const ctx = {} as Ctx;
   let seenByOwner: ReturnType<typeof record<'internal_msg' | 'typing' | 'status'>>;
   let ownerSocket: ChatClient;
 
   before(async () => {
-    server = await startServer({ redis: !redisSkip });
+    server = await startInProcess({ redis: !redisSkip });
     ctx.url = server.url;
     const owner = await login(server.url, 'matrix-owner');
     const member = await login(server.url, 'matrix-member');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ERRORS } from '../../src/shared/limits.js';
 import { connect, login, marker, type ChatClient } from '../helpers/client.js';
-import { cleanRedis, newPrefix, redisSkip, startServer, type TestServer } from '../helpers/server.js';
+import { cleanRedis, newPrefix, redisSkip, startInProcess, type InProcessServer } from '../helpers/server.js';
 import { figures, waitFor } from './fault-kit.js';
 
 const cookieOf = (res: Response): string => (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
@@ -30,12 +30,12 @@ async function whoIs(url: string, cookie: string): Promise<string> {
 
 describe('sessions across two nodes', { skip: redisSkip, timeout: 60_000 }, () => {
   const prefix = newPrefix();
-  let a: TestServer;
-  let b: TestServer;
+  let a: InProcessServer;
+  let b: InProcessServer;
   const sockets: ChatClient[] = [];
 
   before(async () => {
-    [a, b] = await Promise.all([startServer({ redis: true, prefix }), startServer({ redis: true, prefix })]);
+    [a, b] = await Promise.all([startInProcess({ redis: true, prefix }), startInProcess({ redis: true, prefix })]);
   });
   after(async () => {
     for (const s of sockets) s.close();
@@ -125,19 +125,18 @@ describe('sessions across two nodes', { skip: redisSkip, timeout: 60_000 }, () =
 });
 
 describe('cookies and origins', { timeout: 60_000 }, () => {
-  let dev: TestServer;
-  let prod: TestServer;
+  let dev: InProcessServer;
+  let prod: InProcessServer;
 
   before(async () => {
     [dev, prod] = await Promise.all([
-      startServer(),
-      startServer({
+      startInProcess(),
+      startInProcess({
         // The name-only form signs in the checking users: production allows it only when told.
         env: {
           NODE_ENV: 'production',
           SESSION_SECRET: 'p'.repeat(40),
           TRUST_PROXY: '1',
-          LOG_LEVEL: 'info',
           ALLOW_DEV_AUTH: 'true',
         },
       }),

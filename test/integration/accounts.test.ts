@@ -16,7 +16,15 @@ import { LIMITS } from '../../src/shared/limits.js';
 import { connect, emitAck } from '../helpers/client.js';
 import { postJson, uname } from '../helpers/contract.js';
 import { createKeys } from '../../src/store/keys.js';
-import { cleanRedis, redisSkip, root, startServer, testRedisUrl, type TestServer } from '../helpers/server.js';
+import {
+  cleanRedis,
+  redisSkip,
+  root,
+  startInProcess,
+  startServer,
+  testRedisUrl,
+  type InProcessServer,
+} from '../helpers/server.js';
 
 /** POST a form from a chosen local address (all of 127.0.0.0/8 reaches this machine). */
 function postFrom(
@@ -107,9 +115,9 @@ describe('production refuses AUTH=dev unless ALLOW_DEV_AUTH=true', () => {
 });
 
 describe('names and form fields (dev sign-in)', () => {
-  let server: TestServer;
+  let server: InProcessServer;
   before(async () => {
-    server = await startServer();
+    server = await startInProcess();
   });
   after(async () => {
     await server?.stop();
@@ -178,15 +186,15 @@ describe('names and form fields (dev sign-in)', () => {
 });
 
 describe('AUTH=password on two nodes of one Redis', { skip: redisSkip, timeout: 120_000 }, () => {
-  let a: TestServer;
-  let b: TestServer;
+  let a: InProcessServer;
+  let b: InProcessServer;
   let prefix = '';
   before(async () => {
     // The contract's default per-address limit (the helper raises it for other suites).
     const env = { AUTH: 'password', SIGNINS_PER_MINUTE: String(LIMITS.signInsPerMinute) };
-    a = await startServer({ redis: true, env });
+    a = await startInProcess({ redis: true, env });
     prefix = a.prefix;
-    b = await startServer({ redis: true, prefix, env });
+    b = await startInProcess({ redis: true, prefix, env });
   });
   after(async () => {
     await Promise.all([a?.stop(), b?.stop()]);

@@ -11,7 +11,7 @@ import { LIMITS } from '../../src/shared/limits.js';
 import type { StatusEvent, TypingEvent } from '../../src/shared/types.js';
 import { emitAck, marker, sleep } from '../helpers/client.js';
 import { closeAll, group, openTab, postJson, signIn, uname, type User } from '../helpers/contract.js';
-import { cleanRedis, newPrefix, redisSkip, startServer, type TestServer } from '../helpers/server.js';
+import { cleanRedis, newPrefix, redisSkip, startInProcess, type InProcessServer } from '../helpers/server.js';
 
 /** The contract's defaults, set back where the test helper raises them for other suites. */
 const DEFAULTS = {
@@ -22,14 +22,14 @@ const DEFAULTS = {
 
 describe('budgets and limits across two nodes', { skip: redisSkip, timeout: 120_000 }, () => {
   const prefix = newPrefix();
-  let a: TestServer;
-  let b: TestServer;
-  const user = (tag: string, on: TestServer = a): Promise<User> => signIn(on.url, uname(tag));
+  let a: InProcessServer;
+  let b: InProcessServer;
+  const user = (tag: string, on: InProcessServer = a): Promise<User> => signIn(on.url, uname(tag));
 
   before(async () => {
     [a, b] = await Promise.all([
-      startServer({ redis: true, prefix, env: DEFAULTS }),
-      startServer({ redis: true, prefix, env: DEFAULTS }),
+      startInProcess({ redis: true, prefix, env: DEFAULTS }),
+      startInProcess({ redis: true, prefix, env: DEFAULTS }),
     ]);
   });
   after(async () => {
@@ -41,7 +41,7 @@ describe('budgets and limits across two nodes', { skip: redisSkip, timeout: 120_
   test('create_chat: 10 a minute per user across nodes, then 429 "rate limited"; bad requests do not count', async () => {
     const me = await user('room spammer');
     const other = await user('other creator');
-    const create = (on: TestServer, who: User, body: unknown) =>
+    const create = (on: InProcessServer, who: User, body: unknown) =>
       postJson(on.url, '/chat/create_chat', body, { cookie: who.cookie });
     for (let i = 0; i < 3; i++) assert.equal((await create(a, me, { room_name: '', users: [] })).status, 400);
     const statuses: number[] = [];
@@ -150,10 +150,10 @@ describe('budgets and limits across two nodes', { skip: redisSkip, timeout: 120_
 });
 
 describe('1,000 rooms per user', { skip: redisSkip, timeout: 180_000 }, () => {
-  let server: TestServer;
+  let server: InProcessServer;
   before(async () => {
     // Rooms per minute raised (this tests the cap, not the rate); the cap is the default.
-    server = await startServer({ redis: true, env: { MAX_ROOMS_PER_USER: String(LIMITS.maxRoomsPerUser) } });
+    server = await startInProcess({ redis: true, env: { MAX_ROOMS_PER_USER: String(LIMITS.maxRoomsPerUser) } });
   });
   after(async () => {
     await server?.stop();

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { assertAscending, closeAll, fullHistory, group, openTab, send, signIn, uname } from '../helpers/contract.js';
-import { cleanRedis, redisSkip, startServer, type TestServer } from '../helpers/server.js';
+import { cleanRedis, redisSkip, startInProcess, type InProcessServer } from '../helpers/server.js';
 
 const SENT = 1250;
 const KEPT = 1000;
@@ -16,10 +16,10 @@ for (const mode of ['memory', 'redis'] as const) {
     `history keeps the last ${KEPT} messages (${mode} store)`,
     { skip: mode === 'redis' ? redisSkip : false },
     () => {
-      let server: TestServer;
+      let server: InProcessServer;
 
       before(async () => {
-        server = await startServer({ redis: mode === 'redis', env: { RATE_LIMIT_COUNT: '100000' } });
+        server = await startInProcess({ redis: mode === 'redis', env: { RATE_LIMIT_COUNT: '100000' } });
       });
       after(async () => {
         closeAll();

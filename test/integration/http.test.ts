@@ -1,13 +1,13 @@
 /**
- * The contract's HTTP routes end to end against a real `node dist/main.js`, in-process store and
- * Redis mode: redirects, dev sign-in and its session cookie, the chat page, the JSON routes, the
+ * The contract's HTTP routes end to end against a real node (built in this process, reached over
+ * HTTP), in-process store and Redis mode: redirects, dev sign-in and its session cookie, the chat page, the JSON routes, the
  * same-origin rule, sign-out (also of open sockets), health and the CSP.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect, marker, sleep } from '../helpers/client.js';
 import { closeAll, joinedRefs, openTab, postJson, send, signIn, uname, type User } from '../helpers/contract.js';
-import { cleanRedis, redisSkip, startServer, type TestServer } from '../helpers/server.js';
+import { cleanRedis, redisSkip, startInProcess, type InProcessServer } from '../helpers/server.js';
 
 const FOREIGN = 'http://evil.example';
 
@@ -36,12 +36,12 @@ function assertCsp(res: Response): void {
 
 for (const mode of ['memory', 'redis'] as const) {
   describe(`HTTP routes (${mode} store)`, { skip: mode === 'redis' ? redisSkip : false }, () => {
-    let server: TestServer;
+    let server: InProcessServer;
     let url: string;
 
     before(async () => {
       // Above the default rate limit so one user can fill a room with 60 messages.
-      server = await startServer({ redis: mode === 'redis', env: { RATE_LIMIT_COUNT: '100' } });
+      server = await startInProcess({ redis: mode === 'redis', env: { RATE_LIMIT_COUNT: '100' } });
       url = server.url;
     });
     after(async () => {
@@ -374,9 +374,9 @@ for (const mode of ['memory', 'redis'] as const) {
 }
 
 describe('CREATE_CHAT_ROLE=mentor', () => {
-  let server: TestServer;
+  let server: InProcessServer;
   before(async () => {
-    server = await startServer({ env: { CREATE_CHAT_ROLE: 'mentor' } });
+    server = await startInProcess({ env: { CREATE_CHAT_ROLE: 'mentor' } });
   });
   after(async () => {
     await server?.stop();

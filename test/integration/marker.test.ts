@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Message } from '../../src/shared/types.js';
 import { marker } from '../helpers/client.js';
 import { closeAll, group, openTab, send, signIn, uname, type Tab } from '../helpers/contract.js';
-import { cleanRedis, newPrefix, redisSkip, startServer, type TestServer } from '../helpers/server.js';
+import { cleanRedis, newPrefix, redisSkip, startInProcess, type InProcessServer } from '../helpers/server.js';
 
 const ROUNDS = 10;
 const PER_ROUND = 10;
@@ -28,9 +28,9 @@ async function rounds(from: Tab, to: Tab, roomId: string, mark: () => Promise<st
 
 for (const mode of ['memory', 'redis'] as const) {
   describe(`marker (${mode} store)`, { skip: mode === 'redis' ? redisSkip : false }, () => {
-    let server: TestServer;
+    let server: InProcessServer;
     before(async () => {
-      server = await startServer({ redis: mode === 'redis', env: { RATE_LIMIT_COUNT: '1000' } });
+      server = await startInProcess({ redis: mode === 'redis', env: { RATE_LIMIT_COUNT: '1000' } });
     });
     after(async () => {
       closeAll();
@@ -50,13 +50,13 @@ for (const mode of ['memory', 'redis'] as const) {
 
 describe('marker message across two nodes', { skip: redisSkip }, () => {
   const prefix = newPrefix();
-  let one: TestServer;
-  let two: TestServer;
+  let one: InProcessServer;
+  let two: InProcessServer;
   before(async () => {
     const env = { RATE_LIMIT_COUNT: '1000' };
     [one, two] = await Promise.all([
-      startServer({ redis: true, prefix, env }),
-      startServer({ redis: true, prefix, env }),
+      startInProcess({ redis: true, prefix, env }),
+      startInProcess({ redis: true, prefix, env }),
     ]);
   });
   after(async () => {

@@ -1,5 +1,6 @@
 /**
- * Two `node dist/main.js` processes on one Redis (same key prefix) are one chat: deliveries
+ * Two nodes on one Redis (same key prefix) are one chat — both in this process: Redis, which
+ * carries everything between nodes, is the boundary under test (cluster.test.ts runs processes): deliveries
  * cross nodes exactly once, a socket's messages arrive in send order everywhere and in `history`
  * order, concurrent senders on different nodes are seen in one order by everyone, random rooms
  * fill correctly under concurrent joins from both nodes, and the rate limit spans nodes.
@@ -7,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Message, RoomWithMessages, StatusEvent, TypingEvent } from '../../src/shared/types.js';
-import { emitAck } from '../helpers/client.js';
+import { emitAck, isMarker } from '../helpers/client.js';
 import {
   assertAscending,
   clear,
@@ -25,20 +26,20 @@ import {
   type Tab,
   type User,
 } from '../helpers/contract.js';
-import { cleanRedis, newPrefix, redisSkip, startServer, type TestServer } from '../helpers/server.js';
+import { cleanRedis, newPrefix, redisSkip, startInProcess, type InProcessServer } from '../helpers/server.js';
 
 describe('two nodes on one Redis', { skip: redisSkip }, () => {
   const prefix = newPrefix();
-  let n1: TestServer;
-  let n2: TestServer;
+  let n1: InProcessServer;
+  let n2: InProcessServer;
   // 60 per window lets one socket send 50 at once; the cross-node limit test uses 60 too.
   const env = { RATE_LIMIT_COUNT: '60' };
   const user = (tag: string, node = n1): Promise<User> => signIn(node.url, uname(tag));
 
   before(async () => {
     [n1, n2] = await Promise.all([
-      startServer({ redis: true, prefix, env }),
-      startServer({ redis: true, prefix, env }),
+      startInProcess({ redis: true, prefix, env }),
+      startInProcess({ redis: true, prefix, env }),
     ]);
   });
   after(async () => {
@@ -66,7 +67,11 @@ describe('two nodes on one Redis', { skip: redisSkip }, () => {
     );
     assert.equal(res.status, 200, res.text);
     const roomId = (res.json() as { room_id: string }).room_id;
-    for (const [room] of await expectExactly<RoomWithMessages>(all, 'room_added', 1)) {
+    // Each check below ends with a marker message through the room (it travels every node's
+    // subscriber behind what was published before it), or a round trip where the tab is not in it.
+    for (const [room] of await expectExactly<RoomWithMessages>(all, 'room_added', 1, () => true, {
+      settleMs: { through: b2, room_id: roomId },
+    })) {
       assert.equal(room!.room_id, roomId);
       assert.equal(room!.room_name, 'Across');
       assert.equal(room!.messages.length, 1);
@@ -81,7 +86,9 @@ describe('two nodes on one Redis', { skip: redisSkip }, () => {
     ] as [Tab, string][]) {
       const { id } = await send(tab.socket, roomId, text);
       ids.push(id);
-      const got = await expectExactly<Message>(all, 'internal_msg', 1, (m) => m.id === id);
+      const got = await expectExactly<Message>(all, 'internal_msg', 1, (m) => m.id === id, {
+        settleMs: { through: b2, room_id: roomId },
+      });
       for (const [m] of got) assert.equal(m!.msg, text);
     }
     for (const tab of all)
@@ -92,18 +99,25 @@ describe('two nodes on one Redis', { skip: redisSkip }, () => {
 
     clear(...all);
     assert.deepEqual(await emitAck(b2.socket, 'typing', { room_id: roomId }), { ok: true });
-    for (const [t] of await expectExactly<TypingEvent>([a1, a2, c1], 'typing', 1)) {
+    for (const [t] of await expectExactly<TypingEvent>([a1, a2, c1], 'typing', 1, () => true, {
+      settleMs: { through: b2, room_id: roomId },
+    })) {
       assert.deepEqual(t, { room_id: roomId, uid: b.uid, name: b.name });
     }
     await expectNone([b2], 'typing', () => true, 0);
 
     assert.deepEqual(await emitAck(a2.socket, 'exit_room', { room_id: roomId }), { ok: true });
-    await expectExactly([b2, c1], 'status', 1, (s: StatusEvent) => s.type === 'exit' && s.uid === a.uid);
-    await expectExactly([a1], 'room_removed', 1);
+    await expectExactly([b2, c1], 'status', 1, (s: StatusEvent) => s.type === 'exit' && s.uid === a.uid, {
+      settleMs: { through: c1, room_id: roomId },
+    });
+    // a1 is no longer in the room: a round trip on it.
+    await expectExactly([a1], 'room_removed', 1, () => true, { settleMs: 'marker' });
     await expectNone([a2], 'room_removed', () => true, 0);
     clear(...all);
     const { id } = await send(c1.socket, roomId, 'after a left');
-    await expectExactly([b2, c1], 'internal_msg', 1, (m: Message) => m.id === id);
+    await expectExactly([b2, c1], 'internal_msg', 1, (m: Message) => m.id === id, {
+      settleMs: { through: b2, room_id: roomId },
+    });
     await expectNone([a1, a2], 'internal_msg', () => true, 0);
   });
 
@@ -128,8 +142,9 @@ describe('two nodes on one Redis', { skip: redisSkip }, () => {
     assertAscending(ids, 'acknowledged ids in send order');
     await expectExactly<Message>([s1, s2, t1, t2], 'internal_msg', 50, (m) => m.room_id === roomId, {
       timeoutMs: 10_000,
+      settleMs: { through: t1, room_id: roomId },
     });
-    const stored = (await fullHistory(t2.socket, roomId)).filter((m) => m.type === 'user');
+    const stored = (await fullHistory(t2.socket, roomId)).filter((m) => m.type === 'user' && !isMarker(m));
     assert.deepEqual(
       stored.map((m) => m.id),
       ids,
@@ -171,8 +186,13 @@ describe('two nodes on one Redis', { skip: redisSkip }, () => {
       );
     const [fromA, fromB] = await Promise.all([burst(tabs[0]!, 'A'), burst(tabs[1]!, 'B')]);
     for (const ack of [...fromA, ...fromB]) assert.equal(ack.ok, true, JSON.stringify(ack));
-    await expectExactly<Message>(tabs, 'internal_msg', 80, (m) => m.room_id === roomId, { timeoutMs: 10_000 });
-    const order = (await fullHistory(tabs[3]!.socket, roomId)).filter((m) => m.type === 'user').map((m) => m.id);
+    await expectExactly<Message>(tabs, 'internal_msg', 80, (m) => m.room_id === roomId, {
+      timeoutMs: 10_000,
+      settleMs: { through: tabs[2]!, room_id: roomId },
+    });
+    const order = (await fullHistory(tabs[3]!.socket, roomId))
+      .filter((m) => m.type === 'user' && !isMarker(m))
+      .map((m) => m.id);
     assert.equal(order.length, 80);
     assertAscending(order, 'history');
     for (const [i, tab] of tabs.entries()) {
@@ -219,10 +239,11 @@ describe('two nodes on one Redis', { skip: redisSkip }, () => {
         'internal_msg',
         1,
         (m: Message) => m.id === id,
-        { settleMs: 0 },
+        { settleMs: 'marker' },
       );
+      // Every node with a member has handled the message by now: a round trip on each other tab.
       const outside = tabs.filter((_, i) => !members.includes(i));
-      await expectNone(outside, 'internal_msg', (m: Message) => m.id === id, 200);
+      await expectNone(outside, 'internal_msg', (m: Message) => m.id === id, 'marker');
     }
   });
 

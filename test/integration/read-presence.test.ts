@@ -22,7 +22,15 @@ import {
   type Tab,
   type User,
 } from '../helpers/contract.js';
-import { cleanRedis, newPrefix, redisSkip, startServer, type TestServer } from '../helpers/server.js';
+import {
+  cleanRedis,
+  newPrefix,
+  redisSkip,
+  startInProcess,
+  startServer,
+  type InProcessServer,
+  type TestServer,
+} from '../helpers/server.js';
 
 async function summaries(tab: Tab): Promise<RoomSummary[]> {
   const ack = await emitAck<{ rooms: RoomSummary[] }>(tab.socket, 'joined', {});
@@ -46,12 +54,13 @@ describe(
   { skip: redisSkip, timeout: 120_000 },
   () => {
     const prefix = newPrefix();
+    // Node a is a process: the last test SIGKILLs it. Node b runs in this process.
     let a: TestServer;
-    let b: TestServer;
+    let b: InProcessServer;
     const user = (tag: string): Promise<User> => signIn(a.url, uname(tag));
 
     before(async () => {
-      [a, b] = await Promise.all([startServer({ redis: true, prefix }), startServer({ redis: true, prefix })]);
+      [a, b] = await Promise.all([startServer({ redis: true, prefix }), startInProcess({ redis: true, prefix })]);
     });
     after(async () => {
       closeAll();

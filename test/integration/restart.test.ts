@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Message } from '../../src/shared/types.js';
-import { connect, sleep } from '../helpers/client.js';
+import { connect } from '../helpers/client.js';
 import {
   closeAll,
   expectExactly,
@@ -44,7 +44,7 @@ describe('restart (Redis)', { skip: redisSkip }, () => {
     const bt = await openTab(b);
     const first: string[] = [];
     for (let i = 0; i < 10; i++) first.push((await send(at.socket, roomId, `before ${i}`)).id);
-    await expectExactly<Message>([bt], 'internal_msg', 10);
+    await expectExactly<Message>([bt], 'internal_msg', 10, () => true, { settleMs: 'marker' });
     const lastSeen = received(bt, roomId).at(-1)!.id;
     assert.equal(lastSeen, first.at(-1));
     bt.socket.close();
@@ -80,7 +80,7 @@ describe('restart (Redis)', { skip: redisSkip }, () => {
     assert.deepEqual(await history(back.socket, { room_id: roomId, after: late }), []);
     // Live delivery resumes for the returning client.
     const next = (await send(a2.socket, roomId, 'welcome back')).id;
-    await expectExactly<Message>([back], 'internal_msg', 1, (m) => m.id === next);
+    await expectExactly<Message>([back], 'internal_msg', 1, (m) => m.id === next, { settleMs: 'marker' });
   });
 
   test('an acknowledged message survives a SIGKILL of its node', async () => {
@@ -93,7 +93,6 @@ describe('restart (Redis)', { skip: redisSkip }, () => {
     for (let i = 0; i < 20; i++) ids.push((await send(tab.socket, roomId, `k${i}`)).id);
     await extra.kill('SIGKILL');
     socket.close();
-    await sleep(50);
     // Read back through the other node, which never saw these messages in memory.
     const reader = await openTab(a, server.url);
     const stored = (await fullHistory(reader.socket, roomId)).filter((m) => m.type === 'user');

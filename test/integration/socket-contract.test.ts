@@ -1,6 +1,7 @@
 /**
  * Every Socket.IO event of the contract with its acknowledgement and its deliveries, against a
- * real `node dist/main.js` with the in-process store and again in Redis mode: the handshake,
+ * real node (built in this process, reached over HTTP and websockets) with the in-process store
+ * and again in Redis mode: the handshake,
  * joined, text, join_random, exit_room, history, typing, room_added, and the refusals in the
  * contract's order (each refusal changes nothing and reaches nobody).
  */
@@ -32,18 +33,18 @@ import {
 } from '../helpers/contract.js';
 import { createKeys } from '../../src/store/keys.js';
 import { listKeys, testRedis } from '../helpers/redis.js';
-import { cleanRedis, redisSkip, startServer, type TestServer } from '../helpers/server.js';
+import { cleanRedis, redisSkip, startInProcess, type InProcessServer } from '../helpers/server.js';
 
 const ROOM_EVENTS = ['text', 'exit_room', 'history', 'typing'] as const;
 
 for (const mode of ['memory', 'redis'] as const) {
   describe(`Socket.IO /chat contract (${mode} store)`, { skip: mode === 'redis' ? redisSkip : false }, () => {
-    let server: TestServer;
+    let server: InProcessServer;
     let url: string;
     const user = (tag: string, extra: Record<string, string> = {}): Promise<User> => signIn(url, uname(tag), extra);
 
     before(async () => {
-      server = await startServer({ redis: mode === 'redis' });
+      server = await startInProcess({ redis: mode === 'redis' });
       url = server.url;
     });
     after(async () => {

@@ -25,24 +25,24 @@ import {
   uname,
   type User,
 } from '../helpers/contract.js';
-import { cleanRedis, redisSkip, startServer, type TestServer } from '../helpers/server.js';
+import { cleanRedis, redisSkip, startInProcess, type InProcessServer } from '../helpers/server.js';
 
 type Sent = { id: string; time: string };
 const cid = (tag: string): string => `${tag}-${Math.random().toString(36).slice(2, 12)}`;
 
 for (const mode of ['memory', 'redis'] as const) {
   describe(`sending exactly once (${mode} store)`, { skip: mode === 'redis' ? redisSkip : false }, () => {
-    let server: TestServer;
+    let server: InProcessServer;
     // catch_up's tests post over 100 messages into one room: a node with the rate limit raised.
-    let bulk: TestServer;
+    let bulk: InProcessServer;
     let url: string;
     const user = (tag: string, on = url): Promise<User> => signIn(on, uname(tag));
 
     before(async () => {
       const redis = mode === 'redis';
       [server, bulk] = await Promise.all([
-        startServer({ redis }),
-        startServer({ redis, env: { RATE_LIMIT_COUNT: '10000' } }),
+        startInProcess({ redis }),
+        startInProcess({ redis, env: { RATE_LIMIT_COUNT: '10000' } }),
       ]);
       url = server.url;
     });

@@ -8,22 +8,22 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { login } from '../helpers/client.js';
 import { startPrivateRedis, redisServerSkip, type PrivateRedis } from '../helpers/redis-server.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startInProcess, type InProcessServer } from '../helpers/server.js';
 
 const SECURITY_HEADERS = ['content-security-policy', 'x-content-type-options', 'x-frame-options', 'referrer-policy'];
 
 describe('status codes while Redis is down', { skip: redisServerSkip, timeout: 60_000 }, () => {
   let redis: PrivateRedis;
-  let server: TestServer;
+  let server: InProcessServer;
   let cookie = '';
 
   before(async () => {
     redis = await startPrivateRedis();
-    server = await startServer({ env: { REDIS_URL: redis.url, STORE_TIMEOUT_MS: '500' } });
+    server = await startInProcess({ env: { REDIS_URL: redis.url, STORE_TIMEOUT_MS: '500' } });
     cookie = (await login(server.url, 'status-codes')).cookie;
   });
   after(async () => {
-    await server?.kill();
+    await server?.stop();
     await redis?.destroy();
   });
 

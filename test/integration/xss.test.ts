@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Message, RoomWithMessages } from '../../src/shared/types.js';
 import { closeAll, expectExactly, history, openTab, postJson, send, signIn, uname } from '../helpers/contract.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startInProcess, type InProcessServer } from '../helpers/server.js';
 
 const SCRIPT = '<script>alert(1)</script>';
 const IMG = '<img src=x onerror=alert(1)>';
@@ -38,9 +38,9 @@ function assertNoRawMarkup(html: string): void {
 }
 
 describe('user text is never HTML', () => {
-  let server: TestServer;
+  let server: InProcessServer;
   before(async () => {
-    server = await startServer();
+    server = await startInProcess();
   });
   after(async () => {
     closeAll();
