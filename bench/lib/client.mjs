@@ -1,6 +1,11 @@
 // How a bench client becomes a chat user, exactly as the contract says a client does:
 // POST /login (JSON {name}) → 303 with the session cookie, then socket.io-client on <url>/chat
 // over WebSocket with that cookie.
+//
+// Not the tests' client (test/helpers/client.ts): this runs in the load generator, plain JS forked
+// with the servers' Node flags and no tsx loader (whose compile time and memory would land in the
+// figures), and it keeps what only the bench needs — sign-in retries counted in `loginStats`, a
+// `secure` cookie behind a proxy, long connect timeouts for thousands of sockets.
 import { io } from 'socket.io-client';
 
 /** Sign-ins answered 503, or whose request failed, and tried again (by `login` with `retries`). */

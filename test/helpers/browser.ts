@@ -6,8 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../src/shared/events.js';
+import { connect, type ChatClient } from './client.js';
 import { root } from './server.js';
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : '');
@@ -240,7 +239,7 @@ export class ChatPage {
   }
 }
 
-export type NodeSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+export type NodeSocket = ChatClient;
 
 /** A user driven from node: a session cookie from POST /login and, on demand, a socket. */
 export class ApiUser {
@@ -276,17 +275,8 @@ export class ApiUser {
     return body.room_id;
   }
 
-  async connect(): Promise<NodeSocket> {
-    const socket: NodeSocket = io(`${this.baseUrl}/chat`, {
-      transports: ['websocket'],
-      extraHeaders: { cookie: this.cookie },
-      reconnection: false,
-    });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('connect_error', reject);
-    });
-    return socket;
+  connect(): Promise<NodeSocket> {
+    return connect(this.baseUrl, this.cookie);
   }
 }
 

@@ -1,6 +1,8 @@
 /**
- * Real clients for tests: sign in over HTTP, connect real socket.io-client sockets (websocket,
- * no reconnection unless asked), emit with acknowledgements, and record received events.
+ * The one test client: sign in over HTTP, connect real socket.io-client sockets (websocket, no
+ * reconnection unless asked), emit with acknowledgements, record received events, and prove that
+ * nothing else arrives (`marker`). The integration, cluster and browser suites' Node-side sockets
+ * are all made by `connect`. (bench/lib/client.mjs is the bench's own: see there.)
  */
 import { io, type Socket } from 'socket.io-client';
 import type { Ack, ClientToServerEvents, ServerToClientEvents } from '../../src/shared/events.js';
@@ -28,17 +30,41 @@ export async function login(url: string, name: string, extra: Record<string, str
   return { cookie, uid: uidForName(name.trim()), name: name.trim() };
 }
 
-export function connect(url: string, cookie: string, opts: { reconnection?: boolean } = {}): Promise<ChatClient> {
+export interface ConnectOptions {
+  /**
+   * socket.io-client's own reconnection: off by default (a test decides when a socket comes back);
+   * `'page'` is a chat page's socket minus the browser: it comes back by itself after 100 ms (at
+   * most 1 s apart, so the fault tests stay short), and a refused first connection is tried again
+   * too, until `timeoutMs`.
+   */
+  reconnection?: boolean | 'page';
+  /** `['websocket']` by default; `['polling']` or `['polling', 'websocket']` for sticky-session tests. */
+  transports?: ('websocket' | 'polling')[];
+  /** Extra request headers of the handshake (an `origin` for the cross-site checks). */
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/**
+ * Every test socket is made here: a real socket.io-client socket on `<url>/chat` with the session
+ * cookie, resolved once connected. Rejects on `connect_error` (unless `reconnection: 'page'`) or
+ * after `timeoutMs`, closing the socket.
+ */
+export function connect(url: string, cookie: string, opts: ConnectOptions = {}): Promise<ChatClient> {
+  const page = opts.reconnection === 'page';
+  const timeoutMs = opts.timeoutMs ?? 5000;
   const socket: ChatClient = io(`${url}/chat`, {
-    transports: ['websocket'],
-    extraHeaders: cookie ? { cookie } : {},
-    reconnection: opts.reconnection ?? false,
+    transports: opts.transports ?? ['websocket'],
+    extraHeaders: { ...(cookie ? { cookie } : {}), ...opts.headers },
+    reconnection: page || opts.reconnection === true,
+    ...(page ? { reconnectionDelay: 100, reconnectionDelayMax: 1000 } : {}),
     forceNew: true,
   });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('connect timed out')), 5000);
+    const timer = setTimeout(() => (socket.close(), reject(new Error('connect timed out'))), timeoutMs);
     socket.once('connect', () => (clearTimeout(timer), resolve(socket)));
-    socket.once('connect_error', (err) => (clearTimeout(timer), socket.close(), reject(err)));
+    // A page's socket keeps trying (socket.io-client retries a failed first connection itself).
+    if (!page) socket.once('connect_error', (err) => (clearTimeout(timer), socket.close(), reject(err)));
   });
 }
 

@@ -221,17 +221,10 @@ describe('cookies and origins', { timeout: 60_000 }, () => {
     });
     assert.equal(same.status, 200);
 
-    const { io } = await import('socket.io-client');
-    const crossSite = await new Promise<string>((resolve) => {
-      const s = io(`${dev.url}/chat`, {
-        transports: ['websocket'],
-        extraHeaders: { cookie: user.cookie, origin: 'https://evil.example' },
-        reconnection: false,
-        forceNew: true,
-      });
-      s.once('connect', () => (s.close(), resolve('connected')));
-      s.once('connect_error', (err) => (s.close(), resolve(`refused: ${err.message}`)));
-    });
+    const crossSite = await connect(dev.url, user.cookie, { headers: { origin: 'https://evil.example' } }).then(
+      (s) => (s.close(), 'connected'),
+      (err: Error) => `refused: ${err.message}`,
+    );
     console.log(
       `[abuse-sessions] origins: ${figures({ tried: results.length, refused: results.length, crossSiteSocket: crossSite, sameOrigin: same.status })}`,
     );

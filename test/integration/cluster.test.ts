@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { io } from 'socket.io-client';
 import type { Message } from '../../src/shared/types.js';
 import { connect, createChat, emitAck, login, type ChatClient, type SignedIn } from '../helpers/client.js';
 import { compareIds } from '../helpers/contract.js';
@@ -171,17 +170,8 @@ describe('node dist/cluster.js', () => {
       // session, or Engine.IO answers "Session ID unknown") and one that upgrades to WebSocket.
       for (const [u, user] of users.entries()) {
         for (const transports of [['polling'], ['polling', 'websocket']] as const) {
-          const socket: ChatClient = io(`${cluster.url}/chat`, {
-            transports: [...transports],
-            extraHeaders: { cookie: user.cookie },
-            reconnection: false,
-            forceNew: true,
-          });
+          const socket = await connect(cluster.url, user.cookie, { transports: [...transports] });
           sockets.push(socket);
-          await new Promise<void>((resolve, reject) => {
-            socket.once('connect', () => resolve());
-            socket.once('connect_error', reject);
-          });
           const j = await emitAck(socket, 'joined', {});
           assert.equal(j.ok, true);
           if (transports.length === 1) polling.push(socket);

@@ -9,11 +9,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Message } from '../../src/shared/types.js';
-import { createChat, login, type SignedIn } from '../helpers/client.js';
+import { connect, createChat, login, type SignedIn } from '../helpers/client.js';
 import { cleanRedis, newPrefix, redisSkip, startServer, type TestServer } from '../helpers/server.js';
 import {
   attempt,
-  connectMember,
   figures,
   Member,
   outboxFigures,
@@ -94,7 +93,7 @@ describe(
           ROOMS.flatMap((list, r) => (list.includes(i) ? [roomIds[r]!] : [])),
           'catch_up',
         );
-        await m.use(await connectMember((onVictim(i) ? victim : survivor).url, users[i]!.cookie));
+        await m.use(await connect((onVictim(i) ? victim : survivor).url, users[i]!.cookie, { reconnection: 'page' }));
         members.push(m);
       }
 
@@ -140,7 +139,7 @@ describe(
         await waitFor(() => !m.socket.connected, 10_000, `client ${i} to notice the kill`);
         m.socket.close();
         await waitFor(() => inFlight[i]!.size === 0, 10_000, `client ${i}'s outstanding acks to fail`);
-        await m.use(await connectMember(survivor.url, users[i]!.cookie));
+        await m.use(await connect(survivor.url, users[i]!.cookie, { reconnection: 'page' }));
         second.push(
           (async () => {
             for (const out of outs[i]!.filter((o) => !o.ack && !o.refusal))

@@ -7,10 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import type { Message } from '../../src/shared/types.js';
-import { createChat, login, type SignedIn } from '../helpers/client.js';
+import { connect, createChat, login, type SignedIn } from '../helpers/client.js';
 import type { TestServer } from '../helpers/server.js';
 import {
-  connectMember,
   Member,
   outboxFigures,
   outgoing,
@@ -81,7 +80,7 @@ export async function seatTwenty(a: TestServer, b: TestServer, tag: string): Pro
   for (let i = 0; i < 20; i++) {
     const mine = TWENTY_ROOMS.flatMap((list, r) => (list.includes(i) ? [roomIds[r]!] : []));
     const m = new Member(users[i]!, mine);
-    await m.use(await connectMember(node(i).url, users[i]!.cookie));
+    await m.use(await connect(node(i).url, users[i]!.cookie, { reconnection: 'page' }));
     members.push(m);
   }
   return { users, roomIds, members };

@@ -12,12 +12,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Message } from '../../src/shared/types.js';
-import { createChat, login, type SignedIn } from '../helpers/client.js';
+import { connect, createChat, login, type SignedIn } from '../helpers/client.js';
 import { redisServerSkip, startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js';
 import { newPrefix, startServer, type TestServer } from '../helpers/server.js';
 import {
   attempt,
-  connectMember,
   figures,
   Member,
   outboxFigures,
@@ -86,7 +85,7 @@ describe(
       for (const [i, u] of users.entries()) {
         // Pages here catch up with the batched `catch_up` (exactly-once-redis uses `history`).
         const m = new Member(u, [room], 'catch_up');
-        await m.use(await connectMember((i < ON_CUT ? cut : other).url, u.cookie));
+        await m.use(await connect((i < ON_CUT ? cut : other).url, u.cookie, { reconnection: 'page' }));
         members.push(m);
       }
     });

@@ -6,7 +6,6 @@
  * outbox that resends every message of unknown outcome with the same client_id.
  */
 import { randomBytes } from 'node:crypto';
-import { io } from 'socket.io-client';
 import { ERRORS, LIMITS } from '../../src/shared/limits.js';
 import type { CatchUpResult, Message } from '../../src/shared/types.js';
 import { connect, emitAck, type ChatClient, type SignedIn } from '../helpers/client.js';
@@ -398,25 +397,6 @@ export class Member {
     const shown = this.views.get(roomId)?.shown;
     return [...ids].filter((id) => !shown?.has(id));
   }
-}
-
-/**
- * A socket that reconnects by itself quickly (a page's socket, minus the browser): websocket
- * only, reconnection on with a short delay so the fault tests stay short.
- */
-export function connectMember(url: string, cookie: string, timeoutMs = 5000): Promise<ChatClient> {
-  const socket: ChatClient = io(`${url}/chat`, {
-    transports: ['websocket'],
-    extraHeaders: { cookie },
-    reconnection: true,
-    reconnectionDelay: 100,
-    reconnectionDelayMax: 1000,
-    forceNew: true,
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => (socket.close(), reject(new Error('connect timed out'))), timeoutMs);
-    socket.once('connect', () => (clearTimeout(timer), resolve(socket)));
-  });
 }
 
 export type SendOutcome = 'ok' | 'unavailable' | 'timeout' | 'disconnected' | 'refused';
