@@ -37,7 +37,8 @@ describe('firebase: session cookie exchange', { skip: NEEDS_EMULATOR }, () => {
     assert.match(html, /data-testid="firebase-login"/);
     assert.match(html, new RegExp(`data-project-id="${PROJECT_ID}"`));
     assert.match(html, new RegExp(`data-emulator-url="http://${EMULATOR_HOST.replace(/\./g, '\\.')}"`));
-    assert.match(html, /<script type="module" src="\/build\/login\.js"><\/script>/);
+    // The bundle under its content-hashed name (public/build/manifest.json).
+    assert.match(html, /<script type="module" src="\/build\/login-[A-Za-z0-9_-]+\.js"><\/script>/);
     assert.doesNotMatch(html, /<script>|<script [^>]*>[^<]+<\/script>/, 'no inline script');
     const csp = res.headers.get('content-security-policy') ?? '';
     const connect = /connect-src ([^;]*)/.exec(csp)?.[1] ?? '';
