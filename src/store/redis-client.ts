@@ -93,6 +93,7 @@ export function createRedisClient(
       shardedSubscribers: opts.subscriber === true,
       redisOptions: common,
     });
+    stopRefreshingWhenEnded(client);
     client.on('+node', (node: Redis) =>
       log.info({ node: `${node.options.host}:${node.options.port}` }, 'cluster node added'),
     );
@@ -107,11 +108,26 @@ export function createRedisClient(
 }
 
 /**
+ * ioredis (5.11) re-arms its `slotsRefreshInterval` timer from the callback of a slot refresh
+ * that was in flight when the cluster was quit, and then refreshes an empty pool every interval
+ * for ever: a timer that kept a test process (and would keep a shutting-down node) alive after
+ * every connection was closed. Once the cluster has ended, refresh callbacks are dropped, which
+ * ends that chain.
+ */
+function stopRefreshingWhenEnded(cluster: Cluster): void {
+  const c = cluster as unknown as { refreshSlotsCache(callback?: (err?: Error) => void): void };
+  const refresh = c.refreshSlotsCache.bind(cluster);
+  c.refreshSlotsCache = (callback) =>
+    refresh(callback && ((err) => (cluster.status === 'end' ? undefined : callback(err))));
+}
+
+/**
  * Resolves once the client is connected (now or later); the client itself keeps retrying and
  * logs each attempt. A client without an offline queue refuses commands until then.
  */
 export async function whenReady(client: RedisClient): Promise<void> {
   if (client.status !== 'ready') await new Promise<void>((resolve) => client.once('ready', () => resolve()));
-  // A cluster is ready once it has the slot map; its masters' connections too, here (see +node).
+  // A cluster is ready once it has the slot map; its masters' connections too, here: while one is
+  // being made, a client without an offline queue refuses every other command to that master.
   if (client instanceof Cluster) await Promise.allSettled(client.nodes('master').map((n) => n.ping()));
 }
