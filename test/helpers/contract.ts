@@ -122,7 +122,7 @@ export async function expectExactly<T = unknown>(
   event: EventName,
   n: number,
   pred: (data: T) => boolean = () => true,
-  { timeoutMs = 5000, settleMs = 300 as Settle } = {},
+  { timeoutMs = 5000, settleMs = 'marker' as Settle } = {},
 ): Promise<T[][]> {
   const matching = (t: Tab): T[] => (t.rec.of(event) as T[]).filter(pred);
   await Promise.all(
@@ -141,7 +141,7 @@ export async function expectOne<T = unknown>(
   tab: Tab,
   event: EventName,
   pred: (data: T) => boolean = () => true,
-  settleMs: Settle = 300,
+  settleMs: Settle = 'marker',
 ): Promise<T> {
   const [got] = await expectExactly<T>([tab], event, 1, pred, { settleMs });
   return got![0]!;
@@ -152,7 +152,7 @@ export async function expectNone<T = unknown>(
   tabs: Tab[],
   event: EventName,
   pred: (data: T) => boolean = () => true,
-  settleMs: Settle = 300,
+  settleMs: Settle = 'marker',
 ): Promise<void> {
   await settle(tabs, settleMs);
   tabs.forEach((t, i) => {

@@ -9,7 +9,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Message } from '../../src/shared/types.js';
-import { connect, createChat, emitAck, login, type ChatClient, type SignedIn } from '../helpers/client.js';
+import {
+  connect,
+  createChat,
+  emitAck,
+  isMarker,
+  login,
+  markerText,
+  type ChatClient,
+  type SignedIn,
+} from '../helpers/client.js';
 import { compareIds } from '../helpers/contract.js';
 import { cleanRedis, newPrefix, redisSkip, root, startServer, type TestServer } from '../helpers/server.js';
 import { figures, readAll, waitFor } from './fault-kit.js';
@@ -48,9 +57,18 @@ async function exchange(
   const total = senders.length * perSocket;
   assert.equal(acked.length, total);
   await waitFor(() => receivers.every((r) => r.got.length >= total), 10_000, `${total} messages on every socket`);
-  // Late duplicates would arrive just after; give them the chance to.
-  await new Promise((r) => setTimeout(r, 300));
-  const history = (await readAll(senders[0]!, room)).map((m) => m.id);
+  // A marker message posted after every acknowledgement travels the room's channel behind all of
+  // them: once every socket has it, a late duplicate would have arrived before it.
+  const markText = markerText();
+  const mark = await emitAck<{ id: string }>(senders[0]!, 'text', { room_id: room, msg: markText });
+  assert.equal(mark.ok, true, JSON.stringify(mark));
+  await waitFor(
+    () => receivers.every((r) => r.got.some((m) => m.msg === markText)),
+    10_000,
+    'the marker message on every socket',
+  );
+  for (const r of receivers) r.got = r.got.filter((m) => m.msg !== markText);
+  const history = (await readAll(senders[0]!, room)).filter((m) => !isMarker(m)).map((m) => m.id);
   const expected = [...acked].sort(compareIds);
   assert.deepEqual(history.slice(-total), expected, 'history holds every acknowledged message in id order');
   for (const r of receivers) {
