@@ -6,6 +6,7 @@
  * it is atomic in one process.
  */
 import { nameKey } from '../shared/names.js';
+import { RANDOM_ROOM } from '../shared/room-label.js';
 import type { Message, RoomRef, RoomView, RoomWithMessages, UserProfile } from '../shared/types.js';
 import { byRoomId, compareIds, formatId, parseId, type ParsedId } from './ids.js';
 import { directRoomId } from './direct.js';
@@ -236,7 +237,7 @@ export class MemoryStore implements ChatStore {
       this.openRandom.delete(roomId);
       return { left: true, deleted: true };
     }
-    const random = /^Random_(\d+)$/.exec(roomId);
+    const random = RANDOM_ROOM.exec(roomId);
     if (random && room.members.size < this.limits.randomRoomSize) this.openRandom.set(roomId, Number(random[1]));
     return { left: true, deleted: false };
   }

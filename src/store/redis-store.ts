@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Message, RoomRef, RoomView, RoomWithMessages, UserProfile } from '../shared/types.js';
 import { nameKey } from '../shared/names.js';
+import { RANDOM_ROOM } from '../shared/room-label.js';
 import { byRoomId, formatId, isMaxId, isMinId, parseId } from './ids.js';
 import type { Keys } from './keys.js';
 import * as scripts from './scripts.js';
@@ -411,7 +412,7 @@ export class RedisStore implements ChatStore {
           this.keys.randomRooms(),
           this.keys.randomSeats(),
           roomId,
-          roomId.slice('Random_'.length),
+          RANDOM_ROOM.exec(roomId)?.[1] ?? '0',
           this.limits.randomRoomSize,
         ),
         this.cmd.chatDelIfEquals(randomKey, claim),
@@ -432,7 +433,7 @@ export class RedisStore implements ChatStore {
    * not a member (it heals a listing left by an interrupted call).
    */
   async leaveRoom(uid: string, roomId: string): Promise<{ left: boolean; deleted: boolean }> {
-    const random = /^Random_(\d+)$/.exec(roomId);
+    const random = RANDOM_ROOM.exec(roomId);
     const [left, deletedNow] = (await this.cmd.chatRoomLeave(
       this.keys.roomMembers(roomId),
       this.keys.roomMessages(roomId),

@@ -5,13 +5,14 @@
  * unread badges, previews, the phone layout's pane-open class, the empty states and the
  * random-chat button. It remembers which element belongs to which room, for the event handlers.
  */
+import { roomKind } from '../../shared/room-label.js';
 import type { Message } from '../../shared/types.js';
 import type { ChatState, RoomState } from '../state/types.js';
 import { render } from '../templates.js';
 import { localizeConvTime } from './conv-time.js';
 import { PaneView } from './pane.js';
 
-export const isRandomRoom = (roomId: string): boolean => roomId.startsWith('Random_');
+export const isRandomRoom = (roomId: string): boolean => roomKind(roomId) === 'random';
 
 interface RoomElements {
   conv: HTMLElement;
