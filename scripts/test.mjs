@@ -102,19 +102,23 @@ const nodeTest = (list, concurrency = 1) => [
 // bench's run) rather than on the CPU. Measured on 2 cores: 5 min 3 s one at a time, 2 min 37 s -
 // 3 min two, 1 min 50 s three (twice each, all passing); four failed a clock-bound budget test once.
 const integrationConcurrency = Number(process.env.TEST_CONCURRENCY ?? 3);
+// The cluster stage's files two at a time (TEST_CLUSTER_CONCURRENCY): 1 min 23 s one at a time,
+// 47 s two (twice, all passing), read-presence's presence waits beside the failover test.
+const clusterConcurrency = Number(process.env.TEST_CLUSTER_CONCURRENCY ?? 2);
 // The files that mostly wait (30-45 s each here) start first, so the short ones fill the gaps
 // beside them instead of one of them running alone at the end.
-const slowIntegration = [
-  'bench-smoke',
-  'exactly-once-redis',
-  'read-presence',
-  'fault-away',
-  'redis-cluster-harness',
-  'crash-lockout',
-].map((name) => path.join('test', 'integration', `${name}.test.ts`));
+const slowFiles = [
+  'integration/bench-smoke',
+  'integration/exactly-once-redis',
+  'integration/read-presence',
+  'cluster/failover',
+  'integration/fault-away',
+  'integration/redis-cluster-harness',
+  'integration/crash-lockout',
+].map((name) => path.join('test', `${name}.test.ts`));
 const slowestFirst = (list) => [
-  ...slowIntegration.filter((f) => list.includes(f)),
-  ...list.filter((f) => !slowIntegration.includes(f)),
+  ...slowFiles.filter((f) => list.includes(f)),
+  ...list.filter((f) => !slowFiles.includes(f)),
 ];
 
 const suites = ['unit', 'integration', 'cluster', 'browser', 'firebase'];
@@ -164,7 +168,7 @@ stages: for (const stage of stages) {
         skip('cluster', 'no redis-server on PATH to start a Redis Cluster');
         break;
       }
-      const nodeArgs = nodeTest([...onClusterToo, ...files('cluster')]).slice(3);
+      const nodeArgs = nodeTest(slowestFirst([...onClusterToo, ...files('cluster')]), clusterConcurrency).slice(3);
       await run('cluster', process.execPath, ['--import', 'tsx', 'test/cluster/run.ts', ...nodeArgs], testEnv);
       break;
     }
