@@ -16,6 +16,14 @@ import type { Logger } from '../logger.js';
 
 export type ReplicaWait = (key: string) => Promise<void>;
 
+/** A WAIT that failed: the message's outcome is unknown (answered `service unavailable`). */
+export class ReplicaWaitFailed extends Error {
+  constructor(cause: unknown) {
+    super(`replica wait failed, outcome unknown: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'ReplicaWaitFailed';
+  }
+}
+
 const REFRESH_MS = 5000;
 
 export function createReplicaWait(cluster: Cluster, timeoutMs: number, logger: Logger): ReplicaWait {
@@ -47,7 +55,16 @@ export function createReplicaWait(cluster: Cluster, timeoutMs: number, logger: L
     if (!entry) replicas.set(nodeKey, (entry = { count: 1, at: 0, refreshing: false }));
     if (Date.now() - entry.at > REFRESH_MS) refresh(node, entry);
     if (entry.count === 0) return;
-    const acked = await node.wait(1, timeoutMs);
+    let acked: number;
+    try {
+      acked = await node.wait(1, timeoutMs);
+    } catch (err) {
+      // The master was demoted or lost between the write and the WAIT ("WAIT cannot be used
+      // with replica instances", a closed connection): whether its replica got the message is
+      // not known. Not an internal error: the page resends it by client_id, which answers the
+      // stored message if it survived.
+      throw new ReplicaWaitFailed(err);
+    }
     if (acked < 1) {
       logger.warn({ node: nodeKey, timeoutMs }, 'no replica confirmed a message in time: acknowledged anyway');
       entry.at = 0;

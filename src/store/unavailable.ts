@@ -4,7 +4,7 @@
  * and the HTTP answer 503, never 500.
  */
 const UNAVAILABLE =
-  /timed out|Connection is closed|MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET|writeable|offline queue|CLUSTERDOWN|TRYAGAIN|LOADING|MOVED|ASK |READONLY|MASTERDOWN|Cluster redirections|slots cache|startup nodes|Cluster isn't ready/i;
+  /timed out|Connection is closed|MaxRetriesPerRequest|ECONNREFUSED|ECONNRESET|writeable|offline queue|CLUSTERDOWN|TRYAGAIN|LOADING|MOVED|ASK |READONLY|MASTERDOWN|Cluster redirections|slots cache|startup nodes|Cluster isn't ready|outcome unknown/i;
 
 export function isStoreUnavailable(err: unknown): boolean {
   return err instanceof Error && UNAVAILABLE.test(err.message);

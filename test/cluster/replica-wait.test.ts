@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/logger.js';
 import { createKeys } from '../../src/store/keys.js';
 import { createRedisClient, type RedisClient } from '../../src/store/redis-client.js';
-import { createReplicaWait } from '../../src/store/replica-wait.js';
+import { createReplicaWait, ReplicaWaitFailed } from '../../src/store/replica-wait.js';
+import { isStoreUnavailable } from '../../src/store/unavailable.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import type { UserProfile } from '../../src/shared/types.js';
 import { redisClusterSkip, startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.js';
@@ -88,5 +89,19 @@ describe('replica wait on a Redis Cluster', { skip: redisClusterSkip, timeout: 6
       (await store.history(g.room_id, { limit: 1 })).map((m) => m.id),
       [hung.id],
     );
+  });
+
+  it('a WAIT on a master demoted meanwhile is "outcome unknown" (service unavailable), not an internal error', async () => {
+    const [replica] = await cluster.replicasOf(await cluster.masterForKey(keys.roomMessages('any')));
+    // What a demoted master answers (Redis's own words), wrapped as the store wraps it.
+    const refused = await cluster.call(replica!, 'WAIT', 1, 10).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    assert.ok(refused instanceof Error, 'a replica refuses WAIT');
+    const wrapped = new ReplicaWaitFailed(refused);
+    assert.match(wrapped.message, /outcome unknown/);
+    assert.equal(isStoreUnavailable(wrapped), true);
+    assert.equal(isStoreUnavailable(refused), false, 'unwrapped it would have been an internal error');
   });
 });
