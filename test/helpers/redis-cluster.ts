@@ -57,7 +57,8 @@ function crc16(bytes: Uint8Array): number {
 /**
  * The slot of a key as Redis (and ioredis) computes it, without a server: hash tags included
  * (the bytes between the first `{` and the next `}`, when not empty). Synchronous, for unit tests
- * of a key layout; the harness test pins it against `CLUSTER KEYSLOT`.
+ * of a key layout; the harness test pins it against `CLUSTER KEYSLOT`. Not `cluster-key-slot`
+ * (ioredis's): that one gives `{}{a}` the slot of `a`, where Redis hashes the whole key.
  */
 export function keySlot(key: string | Buffer): number {
   const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;

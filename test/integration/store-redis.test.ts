@@ -18,7 +18,7 @@ import type { Message, UserProfile } from '../../src/shared/types.js';
 import { createKeys } from '../../src/store/keys.js';
 import { broadcastOf, roomChannel, shardChannel } from '../../src/store/fanout.js';
 import { createRedisClient, type RedisClient } from '../../src/store/redis-client.js';
-import calculateSlot from 'cluster-key-slot';
+import { keySlot as calculateSlot } from '../helpers/redis-cluster.js';
 import { createEventBudget } from '../../src/chat/event-budget.js';
 import { createSocketLimiter } from '../../src/chat/socket-limit.js';
 import { createThrottle } from '../../src/chat/throttle.js';

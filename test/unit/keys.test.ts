@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import calculateSlot from 'cluster-key-slot';
 import { shardChannel } from '../../src/store/fanout.js';
 import { createKeys, type Keys } from '../../src/store/keys.js';
+import { keySlot as calculateSlot } from '../helpers/redis-cluster.js';
 
 /** Every key the store can make for two users and two rooms. */
 function allKeys(keys: Keys): Record<string, string> {
