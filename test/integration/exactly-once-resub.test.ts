@@ -28,19 +28,13 @@ import {
   waitFor,
   type Outgoing,
 } from './fault-kit.js';
+import { ROUND_ENV } from './exactly-once-kit.js';
 
 const REPEATS = 10;
 const BURST_MS = 500;
 const ACK_MS = 3000;
 // Rate limits raised (each client sends every 5-10 ms), history kept for every message.
-const env = {
-  STORE_TIMEOUT_MS: '1000',
-  RATE_LIMIT_COUNT: '1000000',
-  EVENTS_PER_SECOND: '1000000',
-  EVENT_BURST: '1000000',
-  SIGNINS_PER_MINUTE: '1000',
-  HISTORY_KEEP: '100000',
-};
+const env = ROUND_ENV;
 /** Redis users the nodes sign in as: `CLIENT KILL USER` then picks one node's connections. */
 const NODE_USERS = ['node-cut', 'node-other'];
 const ON_CUT = 4;
