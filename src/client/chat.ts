@@ -23,7 +23,7 @@ import { setUpNotifications } from './notify.js';
 import { setUpRoomOpening } from './open-room.js';
 import { createOutbox, loadOutbox } from './outbox.js';
 import { reasonOf, requester, type ChatSocket } from './request.js';
-import { setUpReading } from './scroll-read.js';
+import { roomShown, setUpReading } from './scroll-read.js';
 import { setConnected } from './state/marks.js';
 import { activateRoom, initialState, setLooking, typingExpired } from './state/rooms.js';
 import type { Me } from './state/types.js';
@@ -96,7 +96,7 @@ setUpRoomOpening({ store, request, showError });
 const notifier = setUpNotifications({
   app,
   store,
-  inView: (roomId) => store.state.active === roomId && (!phone.matches || store.state.paneOpen),
+  inView: (roomId) => roomShown(store.state, roomId, phone),
   open: (roomId) => {
     store.update((s) => activateRoom(s, roomId, true));
     queueMicrotask(() => view.pane(roomId)?.input.focus());

@@ -29,6 +29,11 @@ export interface Reading {
   looking(state: ChatState): boolean;
 }
 
+/** Whether room `roomId` is the one on screen: the open room, its pane forward on a phone. */
+export function roomShown(state: ChatState, roomId: string | null, phone: MediaQueryList): boolean {
+  return roomId !== null && state.active === roomId && (!phone.matches || state.paneOpen);
+}
+
 export function setUpReading({ app, store, view, request, phone }: ReadingDeps): Reading {
   const panes = app.querySelector<HTMLElement>('[data-testid="panes"]')!;
   /** The mark last sent per room (its answer may not have come yet). */
@@ -36,7 +41,7 @@ export function setUpReading({ app, store, view, request, phone }: ReadingDeps):
   let timer = 0;
 
   function looking(state: ChatState): boolean {
-    if (document.visibilityState !== 'visible' || (phone.matches && !state.paneOpen) || !state.active) return false;
+    if (document.visibilityState !== 'visible' || !state.active || !roomShown(state, state.active, phone)) return false;
     const pane = view.pane(state.active);
     return Boolean(pane && !pane.el.hidden && state.rooms[state.active]?.loaded && pane.nearBottom());
   }
