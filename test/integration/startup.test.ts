@@ -96,3 +96,28 @@ describe('start-up with the port in use', () => {
     }
   });
 });
+
+describe('start-up with REDIS_URL and REDIS_CLUSTER_NODES both set (CONTRACT: a configuration error)', () => {
+  it('exits 1 before listening, naming both variables, no stack trace', async () => {
+    const proc = spawn(process.execPath, [path.join(root, 'dist', 'main.js')], {
+      cwd: root,
+      env: {
+        ...process.env,
+        PORT: '0',
+        REDIS_URL: 'redis://127.0.0.1:6379/0',
+        REDIS_CLUSTER_NODES: '127.0.0.1:7001',
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
+    assert.equal(code, 1);
+    assert.match(out, /REDIS_URL and REDIS_CLUSTER_NODES are both set/);
+    assert.doesNotMatch(out, /\n\s+at /, 'no stack trace');
+    assert.doesNotMatch(out, /listening/);
+  });
+});
