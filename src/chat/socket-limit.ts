@@ -65,10 +65,15 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {1, now}
 `;
 
-/** Presence. KEYS: presence. ARGV: uid, until. 1 when the user was not online (now they are). */
+/**
+ * Presence. KEYS: presence. ARGV: uid, lease ms. Raises the user's time to now + lease (GT).
+ * 1 when the user was not online (now they are). Sent together with ACQUIRE (one round trip):
+ * when ACQUIRE refuses, the user holds `max` sockets already, so raising their time is true anyway.
+ */
 const ONLINE = `#!lua
+${NOW}
 local was = redis.call('ZSCORE', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[1], 'GT', now + tonumber(ARGV[2]), ARGV[1])
 if was then return 0 end
 return 1
 `;
@@ -115,7 +120,7 @@ const SWEEP_BATCH = 500;
 
 type Scripts = {
   chatSocketAcquire(key: string, id: string, lease: number, max: number): Promise<[0] | [1, number]>;
-  chatPresenceOnline(presence: string, uid: string, until: number): Promise<number>;
+  chatPresenceOnline(presence: string, uid: string, lease: number): Promise<number>;
   chatSocketRelease(key: string, id: string): Promise<[number, number]>;
   chatSocketRenew(key: string, lease: number, ...ids: string[]): Promise<number>;
   chatSocketOpen(key: string): Promise<number>;
@@ -145,9 +150,13 @@ function redisLimiter({ max, key, presenceKey, logger }: SocketLimiterOptions, r
   const cmd = redis as unknown as Scripts;
   return {
     async acquire(uid, socketId) {
-      const taken = await cmd.chatSocketAcquire(key(uid), socketId, LEASE_MS, max);
+      // Both steps at once: the user's slot and the presence key, one round trip.
+      const [taken, cameOnline] = await Promise.all([
+        cmd.chatSocketAcquire(key(uid), socketId, LEASE_MS, max),
+        cmd.chatPresenceOnline(presenceKey, uid, LEASE_MS),
+      ]);
       if (taken[0] === 0) return 'refused';
-      return (await cmd.chatPresenceOnline(presenceKey, uid, Number(taken[1]) + LEASE_MS)) === 1 ? 'online' : 'more';
+      return cameOnline === 1 ? 'online' : 'more';
     },
     async release(uid, socketId) {
       // A lost release is not lost for long: the lease lapses by itself.
