@@ -1,0 +1,88 @@
+// The reconnect-storm scenario alone (bench/README.md, scenario 6): `node bench/storm.mjs`.
+// Settings: BENCH_STORM_SIZES (default 5000,10000: the first size is repeated, later ones run
+// once), BENCH_STORM_REPEAT (3), BENCH_STORM_VIA (balancer | direct), BENCH_STORM_SENDERS (200),
+// BENCH_STORM_BUDGET_S (150), and the bench's BENCH_REDIS_URL, BENCH_NODE_ENV, BENCH_LOG_LEVEL.
+// Writes bench/results/<run id>-storm.json.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openFilesLimit } from './lib/proc.mjs';
+import { deleteKeys, killAll, root, startRedis } from './lib/servers.mjs';
+import { scenarioStorm, stormLines } from './lib/storm.mjs';
+
+const t0 = Date.now();
+const log = (...a) => console.log(`[storm +${Math.round((Date.now() - t0) / 1000)}s]`, ...a);
+const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`;
+const NODE_ENV = process.env.BENCH_NODE_ENV || 'production';
+const list = (v, dflt) => (v ? v.split(',').map(Number) : dflt);
+const sizes = list(process.env.BENCH_STORM_SIZES, [5000, 10000]);
+if (!sizes.length || sizes.some((x) => !Number.isInteger(x) || x < 10))
+  throw new Error(`BENCH_STORM_SIZES: whole numbers of at least 10 (got ${process.env.BENCH_STORM_SIZES})`);
+const fdLimit = openFilesLimit();
+const fdNeed = Math.max(...sizes) + 1000;
+if (fdLimit !== null && fdLimit < fdNeed) throw new Error(`ulimit -n ${fdLimit}: the survivor needs about ${fdNeed}`);
+
+// The chat's environment exactly as bench/run.mjs's chatEnv() gives it: name-only sign-in in
+// production, the per-address sign-in limit raised (every client signs in from 127.0.0.1), and
+// the room and event budgets raised as for every scenario (a storm client sends 2-3 events per
+// reconnect, far under the contract's 50/s anyway). The `text` rate limit stays the contract's:
+// a sender's 1 msg/s is under it.
+const env = {
+  NODE_ENV,
+  SESSION_SECRET: randomBytes(32).toString('hex'),
+  LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'warn',
+  ALLOW_DEV_AUTH: 'true',
+  SIGNINS_PER_MINUTE: '1000000',
+  ROOMS_PER_MINUTE: '1000000',
+  EVENTS_PER_SECOND: '1000000',
+  EVENT_BURST: '1000000',
+};
+
+async function main() {
+  const redis = await startRedis();
+  const prefix = `bench:${runId}:storm:`;
+  log(`run ${runId}; redis ${redis.url} (${redis.private ? 'private' : 'shared'}); sizes ${sizes.join(', ')}`);
+  let res;
+  try {
+    res = await scenarioStorm({
+      redis,
+      prefix,
+      env,
+      sizes,
+      repeats: Math.max(1, Number(process.env.BENCH_STORM_REPEAT || 3)),
+      senders: Number(process.env.BENCH_STORM_SENDERS || 200),
+      via: process.env.BENCH_STORM_VIA || 'balancer',
+      secure: NODE_ENV === 'production',
+      budgetMs: Number(process.env.BENCH_STORM_BUDGET_S || 150) * 1000,
+      log,
+    });
+  } finally {
+    const deleted = await deleteKeys(redis.client, prefix).catch(() => 0);
+    log(`deleted ${deleted} keys under ${prefix}`);
+    await redis.stop();
+    if (!redis.private) await redis.client.quit();
+  }
+  console.log(
+    `\nreconnect storm, ${os.cpus().length} cores, load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+  for (const line of stormLines(res)) console.log(line);
+  const dir = path.join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${runId}-storm.json`);
+  writeFileSync(file, `${JSON.stringify({ runId, date: new Date().toISOString(), fdLimit, ...res }, null, 2)}\n`);
+  console.log(`\nwrote ${path.relative(root, file)}; elapsed ${Math.round((Date.now() - t0) / 1000)} s`);
+}
+
+process.on('SIGINT', () => {
+  killAll();
+  process.exit(130);
+});
+main().catch((err) => {
+  console.error(err);
+  killAll();
+  process.exit(1);
+});
