@@ -23,6 +23,11 @@ export interface Keys {
   userRooms(uid: string): string;
   /** Hash room id → message id: the user's read mark in each room. */
   userReads(uid: string): string;
+  /**
+   * Hash room id → `n` of the message the read mark stands on (the room's count of `user`
+   * messages up to it, scripts.ts): unread is then a subtraction. Written with the mark.
+   */
+  userReadCounts(uid: string): string;
   /** String: the Random_<n> room the user is in, if any (or `pending:<token>` while joining one). */
   userRandom(uid: string): string;
   /** Counter: the next n of the creator's `<uid>_<n>` rooms. */
@@ -78,6 +83,7 @@ export function createKeys(prefix: string): Keys {
     passwords: () => `${prefix}{users}:passwords`,
     userRooms: (uid) => user(uid, 'rooms'),
     userReads: (uid) => user(uid, 'reads'),
+    userReadCounts: (uid) => user(uid, 'read-n'),
     userRandom: (uid) => user(uid, 'random'),
     userRoomCounter: (uid) => user(uid, 'room_counter'),
     rateLimit: (uid) => user(uid, 'rate'),

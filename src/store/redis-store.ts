@@ -54,7 +54,7 @@ const RANDOM_CLAIM_TRIES = 50;
 const COMMANDS = {
   chatPostMessage: { numberOfKeys: 3, lua: scripts.POST_MESSAGE },
   chatRateTake: { numberOfKeys: 1, lua: scripts.RATE_TAKE },
-  chatReadForward: { numberOfKeys: 1, lua: scripts.READ_FORWARD },
+  chatReadForward: { numberOfKeys: 2, lua: scripts.READ_FORWARD },
   chatReadClamp: { numberOfKeys: 2, lua: scripts.READ_CLAMP },
   chatRandomClaim: { numberOfKeys: 1, lua: scripts.RANDOM_CLAIM },
   chatRandomSeat: { numberOfKeys: 3, lua: scripts.RANDOM_SEAT },
@@ -63,7 +63,7 @@ const COMMANDS = {
   chatRoomLeave: { numberOfKeys: 2, lua: scripts.ROOM_LEAVE },
   chatRoomDrop: { numberOfKeys: 2, lua: scripts.ROOM_DROP },
   chatUserAddRoom: { numberOfKeys: 1, lua: scripts.USER_ADD_ROOM },
-  chatUserLeave: { numberOfKeys: 3, lua: scripts.USER_LEAVE },
+  chatUserLeave: { numberOfKeys: 4, lua: scripts.USER_LEAVE },
   chatRoomSummary: { numberOfKeys: 1, lua: scripts.ROOM_SUMMARY },
   chatCreateAccount: { numberOfKeys: 4, lua: scripts.CREATE_ACCOUNT },
   chatDelIfEquals: { numberOfKeys: 1, lua: scripts.DEL_IF_EQUALS },
@@ -75,6 +75,12 @@ export const SCRIPT_KEYS = COMMANDS;
 type Commands = Record<keyof typeof COMMANDS, Script>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** An entry's `n` (scripts.ts NEXT_N_FN), or null for one written before `n` existed. */
+function entryN([, fields]: StreamEntry): number | null {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'n') return Number(fields[i + 1]);
+  return null;
+}
 
 function toMessage(roomId: string, [id, fields]: StreamEntry): Message {
   const f: Record<string, string> = {};
@@ -221,28 +227,51 @@ export class RedisStore implements ChatStore {
   }
 
   /**
-   * Step 1, the user's slot: their rooms and read marks. Step 2, each room's slot, all at once
-   * (auto-pipelined: one write per Redis node): its last message, unread count and newest
-   * `perOther` messages. Step 3, only when the first room (known after sorting) wants more
-   * messages than the others: that room's newest `perFirst`. So three round trips at most,
-   * whatever the number of rooms. A room left between the steps shows with no messages.
+   * Step 1, the user's slot: their rooms, read marks and the marks' `n`. Step 2, each room's slot,
+   * all at once (auto-pipelined: one write per Redis node): for a room with a mark whose `n` is
+   * known, its newest entries with a plain XREVRANGE, unread being the newest entry's `n` minus the
+   * mark's (scripts.ts NEXT_N_FN); for the others (never read, or marks and entries from before
+   * `n`), ROOM_SUMMARY counts in Lua. Step 3, only for a room whose newest entry has no `n` (written
+   * by an older node during a rolling deploy): ROOM_SUMMARY. Step 4, only when the first room
+   * (known after sorting) wants more messages than the others: that room's newest `perFirst`.
+   * Three or four round trips whatever the number of rooms, and one plain command per read room:
+   * a script call costs Redis several times a XREVRANGE (the bench's page scenario).
+   * A room left between the steps shows with no messages.
    */
   async roomSummaries(uid: string, perFirst: number, perOther: number): Promise<RoomView[]> {
     const first = Math.max(0, Math.floor(perFirst));
     const other = Math.max(0, Math.floor(perOther));
-    const [rooms, marks] = await Promise.all([
+    const [rooms, marks, counts] = await Promise.all([
       this.redis.hgetall(this.keys.userRooms(uid)),
       this.redis.hgetall(this.keys.userReads(uid)),
+      this.redis.hgetall(this.keys.userReadCounts(uid)),
     ]);
     const ids = Object.keys(rooms);
+    const summary = (id: string) =>
+      this.cmd.chatRoomSummary(this.keys.roomMessages(id), uid, marks[id] ?? '', UNREAD_CAP, other) as Promise<
+        [StreamEntry | null, number, StreamEntry[]]
+      >;
     const rows = await Promise.all(
-      ids.map(
-        (id) =>
-          this.cmd.chatRoomSummary(this.keys.roomMessages(id), uid, marks[id] ?? '', UNREAD_CAP, other) as Promise<
-            [StreamEntry | null, number, StreamEntry[]]
-          >,
-      ),
+      ids.map(async (id): Promise<[StreamEntry | null, number, StreamEntry[]] | null> => {
+        const markN = marks[id] === undefined ? undefined : counts[id];
+        if (markN === undefined) return summary(id);
+        const entries = (await this.redis.xrevrange(
+          this.keys.roomMessages(id),
+          '+',
+          '-',
+          'COUNT',
+          Math.max(1, other),
+        )) as StreamEntry[];
+        const last = entries[0];
+        if (!last) return [null, 0, []];
+        const lastN = entryN(last);
+        if (lastN === null) return null;
+        return [last, Math.min(UNREAD_CAP, Math.max(0, lastN - Number(markN))), other > 0 ? entries : []];
+      }),
     );
+    const unknown = ids.filter((_, i) => rows[i] === null);
+    const late = await Promise.all(unknown.map(summary));
+    unknown.forEach((id, j) => (rows[ids.indexOf(id)] = late[j] ?? null));
     const views: RoomView[] = ids.map((room_id, i) => {
       const [last, unread, entries] = rows[i] ?? [null, 0, []];
       return {
@@ -273,14 +302,17 @@ export class RedisStore implements ChatStore {
       this.keys.roomMessages(roomId),
       uid,
       formatId(parseId(id)),
-    )) as [0] | [1, string | null | undefined];
+    )) as [0] | [1, string | null | undefined, string?];
     if (clamp[0] === 0) return null;
     if (!clamp[1])
       return { last_read: (await this.redis.hget(this.keys.userReads(uid), roomId)) ?? null, moved: false };
-    const [mark, moved] = (await this.cmd.chatReadForward(this.keys.userReads(uid), roomId, clamp[1])) as [
-      string,
-      number,
-    ];
+    const [mark, moved] = (await this.cmd.chatReadForward(
+      this.keys.userReads(uid),
+      this.keys.userReadCounts(uid),
+      roomId,
+      clamp[1],
+      clamp[2] ?? '',
+    )) as [string, number];
     return { last_read: mark, moved: moved === 1 };
   }
 
@@ -453,7 +485,13 @@ export class RedisStore implements ChatStore {
         deleted = (await this.cmd.chatRoomDrop(this.keys.roomMembers(roomId), this.keys.roomMessages(roomId))) === 1;
       }
     }
-    await this.cmd.chatUserLeave(this.keys.userRooms(uid), this.keys.userReads(uid), this.keys.userRandom(uid), roomId);
+    await this.cmd.chatUserLeave(
+      this.keys.userRooms(uid),
+      this.keys.userReads(uid),
+      this.keys.userRandom(uid),
+      this.keys.userReadCounts(uid),
+      roomId,
+    );
     return { left: left === 1, deleted };
   }
 
@@ -498,7 +536,7 @@ export class RedisStore implements ChatStore {
       cid,
       this.limits.clientIdKeepMs,
       taken === 1 ? 'post' : 'check',
-    )) as [0, 'not a member'] | [1, string] | [2, string];
+    )) as [0, 'not a member'] | [1, string, number?] | [2, string];
     if (taken === 1 && reply[0] !== 1) await this.redis.zrem(rateKey, token);
     if (reply[0] === 0) return { ok: false, error: reply[1] };
     if (reply[0] === 2) {
@@ -511,9 +549,12 @@ export class RedisStore implements ChatStore {
     const { room_id, uid, name, picture, msg } = draft;
     const message: Message = { id: reply[1], room_id, uid, name, picture, msg, time, type };
     if (cid) message.client_id = cid;
-    // Not awaited: the message is stored and delivered; a lost mark only leaves it unread-free
-    // (own messages never count as unread) until the user reads on.
-    this.cmd.chatReadForward(this.keys.userReads(uid), room_id, message.id).catch(() => undefined);
+    // Not awaited: the message is stored and delivered. It goes out before any later command of
+    // this node on the user's slot, so a `joined` or GET /chat after the acknowledgement sees the
+    // mark; were it lost, the user's own message would count as unread for them until they read on.
+    this.cmd
+      .chatReadForward(this.keys.userReads(uid), this.keys.userReadCounts(uid), room_id, message.id, reply[2] ?? '')
+      .catch(() => undefined);
     return { ok: true, id: message.id, time, message };
   }
 

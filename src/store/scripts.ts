@@ -14,11 +14,45 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
+/**
+ * Every entry of a room's stream carries `n`: how many `user` messages the room has had up to and
+ * including it. The newest entry's `n` minus the `n` under a user's read mark is their unread
+ * count, so the conversation list reads one entry per room instead of counting entries in Lua
+ * (ROOM_SUMMARY, now only for rooms without a mark). A user's own messages move their mark, so
+ * what follows the mark is others' (redis-store.ts postMessage).
+ * `next_n(key, user)`: the `n` of an entry about to be added. Entries written before `n` existed
+ * are counted once, from what the stream still keeps.
+ */
+const NEXT_N_FN = `
+local function n_of(entry)
+  local f = entry[2]
+  for j = 1, #f, 2 do if f[j] == 'n' then return tonumber(f[j + 1]) end end
+  return nil
+end
+local function next_n(key, user)
+  local n = 0
+  local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+  if last then
+    n = n_of(last)
+    if not n then
+      n = 0
+      for _, e in ipairs(redis.call('XRANGE', key, '-', '+')) do
+        local f = e[2]
+        for j = 1, #f, 2 do if f[j] == 'type' and f[j + 1] == 'user' then n = n + 1 end end
+      end
+    end
+  end
+  if user then n = n + 1 end
+  return n
+end
+`;
+
 /** XADD of a server message; `MAXLEN ~` keeps at least historyKeep entries. */
 const SERVER_MESSAGE_FN = `
+${NEXT_N_FN}
 local function server_message(key, keep, msg, time)
   return redis.call('XADD', key, 'MAXLEN', '~', keep, '*',
-    'uid', '', 'name', '', 'picture', '', 'msg', msg, 'type', 'server', 'time', time)
+    'uid', '', 'name', '', 'picture', '', 'msg', msg, 'type', 'server', 'time', time, 'n', next_n(key, false))
 end
 `;
 
@@ -41,11 +75,12 @@ end
  *       ('' = none), client id keep ms, mode ('post', or 'check': answer as a post would but
  *       store nothing — the sender's rate limit is spent and only the answer is wanted).
  * Returns {2, "<id> <time>"} when the client id was stored already (a resend: nothing stored,
- * published or counted), {0, 'not a member'}, or {1, id} (stored and published); 'check' mode
- * answers {1, ''} where a post would have stored.
+ * published or counted), {0, 'not a member'}, or {1, id, n} (stored and published; `n` as in
+ * NEXT_N_FN); 'check' mode answers {1, ''} where a post would have stored.
  */
 export const POST_MESSAGE = `#!lua
 ${LUA_PUBLISH_MESSAGE}
+${NEXT_N_FN}
 local cid = ARGV[11]
 if cid ~= '' then
   local prev = redis.call('GET', KEYS[3])
@@ -53,7 +88,8 @@ if cid ~= '' then
 end
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {0, 'not a member'} end
 if ARGV[13] == 'check' then return {1, ''} end
-local fields = {'uid', ARGV[1], 'name', ARGV[2], 'picture', ARGV[3], 'msg', ARGV[4], 'type', ARGV[5], 'time', ARGV[6]}
+local n = next_n(KEYS[2], ARGV[5] == 'user')
+local fields = {'uid', ARGV[1], 'name', ARGV[2], 'picture', ARGV[3], 'msg', ARGV[4], 'type', ARGV[5], 'time', ARGV[6], 'n', n}
 if cid ~= '' then
   fields[#fields + 1] = 'client_id'
   fields[#fields + 1] = cid
@@ -64,7 +100,7 @@ local message = {id = id, room_id = ARGV[8], uid = ARGV[1], name = ARGV[2], pict
   msg = ARGV[4], time = ARGV[6], type = ARGV[5]}
 if cid ~= '' then message.client_id = cid end
 publish_message(ARGV[9], message, ARGV[10])
-return {1, id}
+return {1, id, n}
 `;
 
 /**
@@ -83,8 +119,9 @@ return 1
 `;
 
 /**
- * User slot. KEYS: the user's read marks. ARGV: room id, message id (canonical, already no later
- * than the room's newest). Moves the mark forward only; returns {the mark as it now stands,
+ * User slot. KEYS: the user's read marks, their marks' `n`. ARGV: room id, message id (canonical,
+ * already no later than the room's newest), that message's `n` ('' when unknown: an entry from
+ * before `n`). Moves the mark forward only, its `n` with it; returns {the mark as it now stands,
  * 1 when this call moved it}.
  */
 export const READ_FORWARD = `#!lua
@@ -92,21 +129,26 @@ ${NEWER_FN}
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur and not newer(ARGV[2], cur) then return {cur, 0} end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) else redis.call('HDEL', KEYS[2], ARGV[1]) end
 return {ARGV[2], 1}
 `;
 
 /**
  * Room slot. KEYS: members, messages. ARGV: uid, message id (canonical).
- * Returns {0} when the user is not a member, else {1, id clamped to the room's newest message}
- * ({1, false} when the room has no message).
+ * Returns {0} when the user is not a member, else {1, id clamped to the room's newest message,
+ * the `n` of the newest entry at or before that id ('' when unknown)} ({1, false} when the room
+ * has no message).
  */
 export const READ_CLAMP = `#!lua
 ${NEWER_FN}
+${NEXT_N_FN}
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {0} end
 local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
 if not last then return {1, false} end
-if newer(ARGV[2], last[1]) then return {1, last[1]} end
-return {1, ARGV[2]}
+local id, at = ARGV[2], last
+if newer(ARGV[2], last[1]) then id = last[1] else at = redis.call('XREVRANGE', KEYS[2], id, '-', 'COUNT', 1)[1] end
+local n = at and n_of(at)
+return {1, id, n and tostring(n) or ''}
 `;
 
 /**
@@ -219,11 +261,13 @@ return 1
 `;
 
 /**
- * User slot: the user's side of leaving a room. KEYS: rooms, read marks, random key. ARGV: room id.
+ * User slot: the user's side of leaving a room. KEYS: rooms, read marks, random key, marks' `n`.
+ * ARGV: room id.
  */
 export const USER_LEAVE = `#!lua
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
 if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
 return 1
 `;

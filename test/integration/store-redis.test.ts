@@ -230,6 +230,90 @@ describe('RedisStore on real Redis', () => {
     console.log(`  roomSummaries ${onCluster ? 'on the cluster' : 'on one Redis'}: ${figures.join('; ')}`);
   });
 
+  test("roomSummaries: unread by subtracting the mark's n agrees with counting, for read, unread and pre-n rooms", async () => {
+    const keys = freshKeys();
+    const redis = clients[0] as RedisClient;
+    const store = new RedisStore({ redis, keys, limits, channelPrefix });
+    const post = async (roomId: string, uid: string, msg: string) => {
+      const r = await store.postMessage({ room_id: roomId, uid, name: uid, picture: '', msg });
+      assert.ok(r.ok);
+      return r.id;
+    };
+    const g = await store.createGroup(user('ann'), 'G', ['bob', 'cy']);
+    const first = await post(g.room_id, 'ann', 'a1');
+    await post(g.room_id, 'bob', 'b1');
+    await store.markRead('cy', g.room_id, first);
+    await post(g.room_id, 'ann', 'a2');
+    await post(g.room_id, 'bob', 'b2');
+    // A room written before entries carried `n` (raw XADD, as the previous release did), read by
+    // bob up to its second message with a mark that has no `n` yet.
+    const old = await store.createGroup(user('ann'), 'Old', ['bob', 'cy']);
+    const legacy: string[] = [];
+    for (const [uid, type] of [
+      ['ann', 'user'],
+      ['', 'server'],
+      ['cy', 'user'],
+      ['ann', 'user'],
+    ] as const)
+      legacy.push(
+        (await redis.xadd(
+          keys.roomMessages(old.room_id),
+          '*',
+          'uid',
+          uid,
+          'name',
+          uid,
+          'picture',
+          '',
+          'msg',
+          'x',
+          'type',
+          type,
+          'time',
+          new Date().toISOString(),
+        )) ?? '',
+      );
+    await redis.hset(keys.userReads('bob'), old.room_id, legacy[1] ?? '');
+    const expected = { ann: [1, 1], bob: [0, 2], cy: [3, 2] }; // [G, Old] as counted by hand
+    const unreadOf = async (uid: string) => {
+      const rooms = await store.roomSummaries(uid, 0, 0);
+      return [g.room_id, old.room_id].map((id) => rooms.find((r) => r.room_id === id)?.unread);
+    };
+    for (const [uid, want] of Object.entries(expected)) assert.deepEqual(await unreadOf(uid), want, uid);
+
+    // The first post after them continues the count from what the stream keeps (3 user entries).
+    await post(old.room_id, 'bob', 'b-new');
+    const [, fields] =
+      ((await redis.xrevrange(keys.roomMessages(old.room_id), '+', '-', 'COUNT', 1)) as [string, string[]][])[0] ?? [];
+    assert.equal(fields?.[fields.indexOf('n') + 1], '4');
+    await store.markRead('cy', old.room_id, legacy[3] ?? '');
+    const after = { ann: [1, 2], bob: [0, 0], cy: [3, 1] };
+    for (const [uid, want] of Object.entries(after)) assert.deepEqual(await unreadOf(uid), want, uid);
+    // The same figures by counting in Lua (the path for marks without `n`).
+    for (const uid of Object.keys(after)) await redis.del(keys.userReadCounts(uid));
+    for (const [uid, want] of Object.entries(after)) assert.deepEqual(await unreadOf(uid), want, `${uid}, counted`);
+
+    // Rooms whose mark has its `n` are read with XREVRANGE, no script.
+    await post(g.room_id, 'cy', 'c1');
+    await post(old.room_id, 'cy', 'c2');
+    await post(g.room_id, 'ann', 'a3');
+    const counted = client('count-n');
+    const countedStore = new RedisStore({ redis: counted, keys, limits, channelPrefix });
+    await counted.ping(); // connected (its hello commands are not the summary's)
+    const rt = countRoundTrips(counted);
+    rt.reset();
+    const cy = await countedStore.roomSummaries('cy', 0, 0);
+    assert.deepEqual(
+      rt.commands.filter((c) => c !== 'hgetall'),
+      ['xrevrange', 'xrevrange'],
+    );
+    assert.deepEqual(
+      [g.room_id, old.room_id].map((id) => cy.find((r) => r.room_id === id)?.unread),
+      [1, 0],
+      "own messages after the mark never count (cy's last post in each moved the mark)",
+    );
+  });
+
   test('every command sent (store, leases and presence, budget, throttle, limiter) names keys of one cluster slot', async () => {
     const keys = freshKeys();
     const redis = client('slots');

@@ -24,6 +24,7 @@ function allKeys(keys: Keys): Record<string, string> {
     out[`userRooms:${uid}`] = keys.userRooms(uid);
     out[`userRandom:${uid}`] = keys.userRandom(uid);
     out[`userReads:${uid}`] = keys.userReads(uid);
+    out[`userReadCounts:${uid}`] = keys.userReadCounts(uid);
     out[`userRoomCounter:${uid}`] = keys.userRoomCounter(uid);
     out[`rateLimit:${uid}`] = keys.rateLimit(uid);
     out[`userSockets:${uid}`] = keys.userSockets(uid);
@@ -90,6 +91,7 @@ test("slots: a room's keys and its Socket.IO channel, a user's keys, {users}, {r
     same(uid, [
       keys.userRooms(uid),
       keys.userReads(uid),
+      keys.userReadCounts(uid),
       keys.userRandom(uid),
       keys.userRoomCounter(uid),
       keys.rateLimit(uid),
