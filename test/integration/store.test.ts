@@ -80,6 +80,74 @@ function redisHarness(): Harness {
   };
 }
 
+interface Stamp {
+  /** Date.now() just before and just after the call: the store's own stamp lies between. */
+  before: number;
+  after: number;
+}
+
+/**
+ * One round of the rate-limit scenario (3 posts in `windowMs`) on a fresh store; resolves with ''
+ * when every step was certain and as expected, or with the step whose timing was uncertain.
+ */
+async function slidingWindowRound(store: ChatStore, windowMs: number): Promise<string> {
+  const alice = user('alice');
+  const bob = user('bob');
+  const g = await store.createGroup(alice, 'G', ['bob']);
+  const accepted: Stamp[] = [];
+  /**
+   * Alice's attempt, expected to give `expected` with `inWindow` of her accepted posts (the
+   * newest ones) still in the window and the older ones out of it. '' when done and as expected.
+   */
+  const step = async (what: string, inWindow: number, expected: 'ok' | 'rate limited'): Promise<string> => {
+    const before = Date.now();
+    const r = await store.postMessage({ room_id: g.room_id, uid: alice.uid, name: alice.name, picture: '', msg: what });
+    const after = Date.now();
+    const outcome = r.ok ? 'ok' : r.error;
+    for (const [i, p] of accepted.entries()) {
+      const counts = i >= accepted.length - inWindow;
+      // Counts while younger than the window: now - stamp < windowMs, at any moment of the call.
+      if (counts && !(after - p.before < windowMs)) return `${what}: post ${i + 1} may have left the window`;
+      if (!counts && !(before - p.after >= windowMs)) return `${what}: post ${i + 1} may still be in the window`;
+    }
+    assert.equal(outcome, expected, `${what} (${inWindow} of alice's posts in the ${windowMs} ms window)`);
+    if (r.ok) accepted.push({ before, after });
+    return '';
+  };
+  /** Waits until `ms` after the end of an accepted post (timers may fire a little early). */
+  const waitPast = async (p: Stamp, ms: number): Promise<void> => {
+    while (Date.now() < p.after + ms) await sleep(p.after + ms - Date.now());
+  };
+  const steps = async (): Promise<string> => {
+    let why = await step('first', 0, 'ok');
+    if (why) return why;
+    await waitPast(accepted[0]!, windowMs / 2);
+    for (const [what, inWindow] of [
+      ['second', 1],
+      ['third', 2],
+    ] as const) {
+      if ((why = await step(what, inWindow, 'ok'))) return why;
+    }
+    for (let i = 1; i <= 5; i++) if ((why = await step(`refused ${i}`, 3, 'rate limited'))) return why;
+    const bobs = await store.postMessage({ room_id: g.room_id, uid: bob.uid, name: bob.name, picture: '', msg: 'b' });
+    assert.equal(bobs.ok, true, 'the limit is per user');
+    // Only the first post has left the window: one place, though five refusals were made since.
+    await waitPast(accepted[0]!, windowMs);
+    if ((why = await step('fourth', 2, 'ok'))) return why;
+    if ((why = await step('refused 6', 3, 'rate limited'))) return why;
+    // The second and third have left too: two places.
+    await waitPast(accepted[2]!, windowMs);
+    if ((why = await step('fifth', 1, 'ok'))) return why;
+    if ((why = await step('sixth', 2, 'ok'))) return why;
+    return step('refused 7', 3, 'rate limited');
+  };
+  const why = await steps();
+  if (why) return why;
+  const texts = (await store.history(g.room_id, { limit: 100 })).filter((m) => m.uid === 'alice');
+  assert.equal(texts.length, 6, 'refused posts are not stored');
+  return '';
+}
+
 for (const h of [memory, redisHarness()]) {
   describe(`ChatStore behaviour: ${h.name}`, () => {
     // Each test says it skipped (not just the suite), so the runner's skip count shows it.
@@ -321,7 +389,6 @@ for (const h of [memory, redisHarness()]) {
     test('postMessage refusals: not a member; rate limited (refused posts do not count, the window slides)', async () => {
       const store = h.make({ rateLimitCount: 3, rateLimitWindowMs: 400 });
       const alice = user('alice');
-      const bob = user('bob');
       const g = await store.createGroup(alice, 'G', ['bob']);
       const other = await store.createGroup(user('carol'), 'Other', []);
       const attempt = (u: UserProfile, roomId = g.room_id) =>
@@ -330,28 +397,19 @@ for (const h of [memory, redisHarness()]) {
       assert.deepEqual(await attempt(alice, 'no_such_room'), { ok: false, error: 'not a member' });
       assert.equal((await store.history(other.room_id, { limit: 10 })).length, 1);
 
-      const outcome = async (u: UserProfile) => {
-        const r = await attempt(u);
-        return r.ok ? 'ok' : r.error;
-      };
-      const t0 = Date.now();
-      assert.equal(await outcome(alice), 'ok'); // expires at t0+400
-      await sleep(200 - (Date.now() - t0));
-      assert.equal(await outcome(alice), 'ok'); // expires at t0+600
-      assert.equal(await outcome(alice), 'ok');
-      for (let i = 0; i < 5; i++) assert.equal(await outcome(alice), 'rate limited');
-      assert.equal(await outcome(bob), 'ok', 'the limit is per user');
-      await sleep(450 - (Date.now() - t0));
-      // Only the first post has left the window: one place, though five refusals were made since.
-      assert.equal(await outcome(alice), 'ok'); // expires at t0+850
-      assert.equal(await outcome(alice), 'rate limited');
-      await sleep(650 - (Date.now() - t0));
-      assert.ok(Date.now() - t0 < 850, 'the machine was too slow for this timing test');
-      assert.equal(await outcome(alice), 'ok');
-      assert.equal(await outcome(alice), 'ok');
-      assert.equal(await outcome(alice), 'rate limited');
-      const texts = (await store.history(g.room_id, { limit: 100 })).filter((m) => m.uid === 'alice');
-      assert.equal(texts.length, 6, 'refused posts are not stored');
+      // The limit's window on measured times: both stores stamp a post with this machine's clock
+      // (Date.now, or Redis's TIME) somewhere between the moments before and after the call. An
+      // attempt's outcome is asserted only when, from those bounds, each of alice's accepted posts
+      // is certainly still in the window or certainly out of it, and the scenario's premise holds
+      // (e.g. "the first post has left, the second not yet"). When this machine was too slow for
+      // that, the round proves nothing and runs again with a window twice as long: never a pass
+      // on a guess, never a failure for slowness alone.
+      let why = '';
+      for (let windowMs = 400; ; windowMs *= 2) {
+        why = await slidingWindowRound(h.make({ rateLimitCount: 3, rateLimitWindowMs: windowMs }), windowMs);
+        if (!why) break;
+        assert.ok(windowMs < 6400, `this machine was too slow for a ${windowMs} ms window: ${why}`);
+      }
     });
 
     test('history: newest, before, after, limit, and paging both ways over 250 messages', async () => {
