@@ -20,10 +20,15 @@ const stages = wanted.length > 0 ? wanted : all;
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const skippedSuites = [];
 let failedStages = [];
+// Wall time of each stage, printed in the summary (where a run's minutes go).
+const timings = [];
+const runStart = Date.now();
+const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 // Streams the stage's output as it comes (CI shows progress) and keeps it to count results.
 function run(name, cmd, args, env = {}) {
   console.log(`\n=== ${name}: ${[cmd, ...args].join(' ')}`);
+  const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(cmd, args, {
       cwd: root,
@@ -41,6 +46,7 @@ function run(name, cmd, args, env = {}) {
       totals.failed += count('fail');
       totals.skipped += count('skipped');
       if (status !== 0) failedStages.push(name);
+      timings.push({ name, ms: Date.now() - started, ok: status === 0 });
       resolve(status === 0);
     });
   });
@@ -207,6 +213,13 @@ stages: for (const stage of stages) {
   }
 }
 
+if (timings.length > 0) {
+  const width = Math.max(...timings.map((t) => t.name.length));
+  console.log('\nWall time per stage:');
+  for (const t of timings)
+    console.log(`  ${t.name.padEnd(width)}  ${secs(t.ms).padStart(8)}${t.ok ? '' : '  (failed)'}`);
+  console.log(`  ${'total'.padEnd(width)}  ${secs(Date.now() - runStart).padStart(8)}`);
+}
 if (skippedSuites.length > 0) console.log(`\nSkipped suites:\n${skippedSuites.map((s) => `  - ${s}`).join('\n')}`);
 if (failedStages.length > 0) console.log(`\nFailed stages: ${failedStages.join(', ')}`);
 console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
