@@ -126,9 +126,10 @@ async function spawnUntilListening(name, cmd, args, env, port, { timeoutMs = 30_
  * `gcHook`: also preload bench/lib/gc-hook.cjs, so `server.fullGc()` can ask for a full
  * collection and read memory after it (the app itself is unchanged).
  */
-export async function startChat({ name = 'server', redisUrl, prefix, env = {}, gcHook = false }) {
+export async function startChat({ name = 'server', redisUrl, prefix, env = {}, gcHook = false, nodeArgs = [] }) {
   const port = await freePort();
-  const hook = gcHook ? ['--expose-gc', '--require', GC_HOOK] : [];
+  // `nodeArgs`: more Node flags, e.g. `--cpu-prof` for a profile (not allowed in NODE_OPTIONS).
+  const hook = [...nodeArgs, ...(gcHook ? ['--expose-gc', '--require', GC_HOOK] : [])];
   const server = await spawnUntilListening(
     name,
     process.execPath,

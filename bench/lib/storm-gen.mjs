@@ -274,8 +274,12 @@ async function cmdLogin({ ids, url, namePrefix, secure, concurrency = 32 }) {
   return { ms: Math.round(performance.now() - t0) };
 }
 
-/** Connects `ids` to `url` and joins each one's random room (or, already a member, `joined`). */
-async function cmdConnect({ ids, url, kind, concurrency = 32 }) {
+/**
+ * Connects `ids` to `url`; `join` 'random': each joins its random room (`join_random`); 'joined':
+ * each is already a member of its rooms (a group made by `createRooms`) and, as the page does on
+ * connect, asks `joined`, which puts the socket in them.
+ */
+async function cmdConnect({ ids, url, kind, join = 'random', concurrency = 32 }) {
   const t0 = performance.now();
   const errors = {};
   const rooms = [];
@@ -283,16 +287,52 @@ async function cmdConnect({ ids, url, kind, concurrency = 32 }) {
     const i = ids[j];
     try {
       const c = await withTimeout(open(i, url, kind), 30_000, 'connect');
-      const res = await request(c.socket, 'join_random', {});
-      if (!res?.ok) throw new Error(`join_random refused: ${res?.error}`);
-      if (!c.rooms.has(res.room_id)) c.rooms.set(res.room_id, { resume: MIN_ID, live: true, run: undefined });
+      if (join === 'random') {
+        const res = await request(c.socket, 'join_random', {});
+        if (!res?.ok) throw new Error(`join_random refused: ${res?.error}`);
+        c.rooms.set(res.room_id, { resume: MIN_ID, live: true, run: undefined });
+        rooms.push([i, res.room_id]);
+      } else {
+        const res = await request(c.socket, 'joined', {});
+        if (!res?.ok) throw new Error(`joined refused: ${res?.error}`);
+        for (const r of res.rooms) {
+          c.rooms.set(r.room_id, { resume: r.last_message?.id ?? MIN_ID, live: true, run: undefined });
+          rooms.push([i, r.room_id]);
+        }
+      }
       c.connected = true;
-      rooms.push([i, res.room_id]);
     } catch (err) {
       countError(errors, err?.message ?? err);
     }
   });
   return { rooms, errors, ms: Math.round(performance.now() - t0) };
+}
+
+/**
+ * Each of `groups` ({sender, uids}): the sender makes a group room of itself and `uids` with
+ * `POST /chat/create_chat` (all at once: no room waits for another). Resolves the room ids.
+ */
+async function cmdCreateRooms({ url, groups, secure, concurrency = 32 }) {
+  const made = [];
+  const errors = {};
+  await pool(groups.length, concurrency, async (j) => {
+    const { sender, uids } = groups[j];
+    const headers = { 'content-type': 'application/json', cookie: cookies.get(sender) };
+    if (secure) headers['x-forwarded-proto'] = 'https';
+    try {
+      const res = await fetch(`${url}/chat/create_chat`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ room_name: `storm ${sender}`, users: uids }),
+      });
+      const body = await res.json();
+      if (res.status !== 200) throw new Error(`create_chat answered ${res.status} ${body?.error ?? ''}`);
+      made.push([sender, body.room_id]);
+    } catch (err) {
+      countError(errors, err?.message ?? err);
+    }
+  });
+  return { made, errors };
 }
 
 /** Senders: closes their sockets and opens them on `url` (the next survivor); `joined` puts them back in their rooms. */
@@ -496,6 +536,7 @@ const commands = {
   failover: cmdFailover,
   login: cmdLogin,
   connect: cmdConnect,
+  createRooms: cmdCreateRooms,
   move: cmdMove,
   arm: cmdArm,
   progress: cmdProgress,
