@@ -10,7 +10,7 @@ import { openFilesLimit, sampleProcesses, rssBytes } from './lib/proc.mjs';
 import { deleteKeys, killAll, root, startBare, startChat, startFlags, startRedis } from './lib/servers.mjs';
 import { median } from './lib/stats.mjs';
 import { startRedisProxy } from './lib/redis-proxy.mjs';
-import { measurePage } from './lib/page.mjs';
+import { firstPaint, measurePage, pageWeight } from './lib/page.mjs';
 import { startCluster } from './lib/cluster.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -32,6 +32,7 @@ const CFG = QUICK
       perClientMs: 4000,
       idle: [1000],
       idleQuietMs: 2000,
+      idleGrowth: 300,
       // [rooms, messages per room]
       pageRooms: [
         [5, 50],
@@ -47,12 +48,14 @@ const CFG = QUICK
       perClientMs: 8000,
       idle: [1000, 5000],
       idleQuietMs: 15000,
-      // [rooms, messages per room]; 500 rooms with fewer messages, for the round trips of a user
-      // in many rooms (GET /chat and `joined`) without filling 25,000 messages.
+      idleGrowth: 1000,
+      // [rooms, messages per room]; 1,000 rooms (the most a user may be in) with fewer messages,
+      // for the time and round trips of a user in many rooms (GET /chat and `joined`) without
+      // filling 50,000 messages.
       pageRooms: [
         [5, 50],
         [50, 50],
-        [500, 5],
+        [1000, 2],
       ],
       pageRequests: 21,
     };
@@ -617,7 +620,45 @@ async function scenarioIdle(redis, fdLimit) {
         }
       }),
   ).catch((err) => (out.error = String(err.message ?? err)));
+  if (!out.error && !overBudget())
+    out.growth = await idleGrowth(redis, fdLimit).catch((err) => ({ error: String(err.message ?? err) }));
   return out;
+}
+
+/**
+ * What an instance's memory limit sees: RSS growth with no forced collection, some time after the
+ * sign-ins (60 s; quick: 10 s), per idle socket, for the chat and the bare relay side by side in
+ * the same window (fresh processes, one generator), and the ratio. Each baseline is read after
+ * one client has connected, so lazily loaded code is in it.
+ */
+async function idleGrowth(redis, fdLimit) {
+  const n = Math.min(CFG.idleGrowth, Math.floor((fdLimit - 500) / 2));
+  const waitMs = QUICK ? 10_000 : 60_000;
+  log(`idle growth: ${n} sockets each on the chat and the bare relay, RSS ${waitMs / 1000} s later, no forced GC`);
+  return withServers(
+    [() => startChat({ redisUrl: redis.url, prefix: `${prefixRoot}idle-growth:`, env: chatEnv() }), startBare],
+    ([chat, bare]) =>
+      withLoadgen(async (lg) => {
+        await lg.call('connect', connectArgs([chat], 1, true, 'growth-warm'));
+        await lg.call('connect', connectArgs([bare], 1, false, 'growth-warm'));
+        await new Promise((r) => setTimeout(r, 2000));
+        const base = { chat: rssBytes(chat.pid), bare: rssBytes(bare.pid) };
+        const t0 = Date.now();
+        const c = await lg.call('connect', connectArgs([chat], n, true, 'growth'));
+        const b = await lg.call('connect', connectArgs([bare], n, false, 'growth'));
+        await new Promise((r) => setTimeout(r, Math.max(0, t0 + waitMs - Date.now())));
+        const per = (pid, from, k) => Math.round((rssBytes(pid) - from) / k / 102.4) / 10;
+        const out = {
+          sockets: { chat: c.connected, bare: b.connected },
+          afterS: Math.round((Date.now() - t0) / 1000),
+          chatKB: per(chat.pid, base.chat, c.connected),
+          bareKB: per(bare.pid, base.bare, b.connected),
+        };
+        out.ratio = out.bareKB > 0 ? Math.round((out.chatKB / out.bareKB) * 100) / 100 : null;
+        log(`  growth per socket: chat ${out.chatKB} KB, bare ${out.bareKB} KB, ratio ${out.ratio}`);
+        return out;
+      }),
+  );
 }
 
 async function scenarioPage(redis) {
@@ -627,12 +668,19 @@ async function scenarioPage(redis) {
   const proxy = await startRedisProxy(redis.url);
   const out = { points: [] };
   try {
+    const prefix = `${prefixRoot}page:`;
+    // Two servers on the same data: one behind the counting proxy (commands and round trips), one
+    // straight to Redis (the times).
     await withServers(
-      [() => startChat({ redisUrl: proxy.url, prefix: `${prefixRoot}page:`, env: chatEnv(RAISED_LIMIT) })],
-      async (servers) => {
+      [
+        () => startChat({ redisUrl: proxy.url, prefix, env: chatEnv(RAISED_LIMIT) }),
+        () => startChat({ name: 'timed', redisUrl: redis.url, prefix, env: chatEnv(RAISED_LIMIT) }),
+      ],
+      async ([counted, timed]) => {
         for (const [rooms, perRoom] of CFG.pageRooms) {
           const p = await measurePage({
-            url: servers[0].url,
+            url: counted.url,
+            timeUrl: timed.url,
             secure: SECURE,
             proxy,
             redis: redis.client,
@@ -641,9 +689,15 @@ async function scenarioPage(redis) {
             perRoom,
             requests: CFG.pageRequests,
           });
+          // Chromium for the 50-room user and the biggest one: the page a person waits for.
+          if (rooms >= 50) p.paint = await firstPaint({ url: timed.url, cookie: p.cookie, secure: SECURE });
+          if (rooms === 50) out.weight = await pageWeight({ url: timed.url, cookie: p.cookie });
+          delete p.cookie;
           log(
-            `  ${rooms} rooms: median ${p.medianMs} ms, ${p.redisCommandsPerRequest} commands, ${p.redisRoundTripsPerRequest} round trips; ` +
-              `joined ${p.joined.redisCommandsPerRequest} commands, ${p.joined.redisRoundTripsPerRequest} round trips`,
+            `  ${rooms} rooms: median ${p.medianMs} ms (rounds ${p.roundMedians.join(', ')}), ${p.pageKB} KB, ` +
+              `${p.redisCommandsPerRequest} commands, ${p.redisRoundTripsPerRequest} round trips; ` +
+              `joined ${p.joined.medianMs} ms, ${p.joined.redisCommandsPerRequest} commands, ${p.joined.redisRoundTripsPerRequest} round trips` +
+              (p.paint ? `; first contentful paint ${p.paint.fcpMs ?? p.paint.skipped} ms` : ''),
           );
           out.points.push(p);
         }
@@ -826,6 +880,128 @@ function printTables(res) {
   console.log(`  load average at start ${res.loadAvgAtStart.join(' ')}, at end ${res.loadAvgAtEnd.join(' ')}`);
 }
 
+/** CPU µs per acknowledged message of the first server in a measured step. */
+const usPerMsg = (row) => {
+  const cpu = row?.servers?.reduce((a, p) => a + (p.cpuSeconds ?? NaN), 0);
+  return row && row.acked > 0 && Number.isFinite(cpu) ? Math.round((cpu * 1e6) / row.acked) : null;
+};
+
+/**
+ * The cost per message in each throughput repeat: chat and bare at the highest offered rate both
+ * passed cleanly (the same work offered to each), CPU µs per acknowledged message, and the ratio.
+ */
+function costPerMessage(res) {
+  const reps = (res.throughput?.repeats ?? []).map((rep) => {
+    const clean = (t) => new Map((t?.steps ?? []).filter((x) => x.saturated?.length === 0).map((x) => [x.rate, x]));
+    const [c, b] = [clean(rep.chat), clean(rep.bare)];
+    const rate = Math.max(-Infinity, ...[...c.keys()].filter((r) => b.has(r)));
+    if (!Number.isFinite(rate)) return null;
+    const chat = usPerMsg(c.get(rate));
+    const bare = usPerMsg(b.get(rate));
+    return { rate, chat, bare, ratio: chat && bare ? Math.round((chat / bare) * 100) / 100 : null };
+  });
+  const ok = reps.filter(Boolean);
+  const med = (pick) => median(ok.map(pick).filter((x) => x !== null));
+  return { repeats: reps, chat: med((r) => r.chat), bare: med((r) => r.bare), ratio: med((r) => r.ratio) };
+}
+
+/** Issue 17's targets, each figure of this run beside its goal. */
+function printTargets(res) {
+  const rows = [];
+  const add = (what, figure, goal, met) =>
+    rows.push(`  ${met === null ? '  ' : met ? 'ok' : '--'} ${what}: ${figure ?? 'not measured'} (target ${goal})`);
+  const pts = res.page?.points ?? [];
+  const at = (n) => pts.find((p) => p.rooms === n);
+  const p50 = at(50);
+  const p1000 = pts.find((p) => p.rooms >= 1000);
+  add(
+    'GET /chat, 50 rooms × 50 messages, median of 3 rounds',
+    p50 && `${p50.medianMs} ms`,
+    '≤ 15 ms',
+    p50 ? p50.medianMs <= 15 : null,
+  );
+  add(
+    `GET /chat, ${p1000?.rooms ?? 1000} rooms`,
+    p1000 && `${p1000.medianMs} ms, ${p1000.pageKB} KB`,
+    '≤ 25 ms',
+    p1000 ? p1000.medianMs <= 25 : null,
+  );
+  const trips = pts.map((p) => p.redisRoundTripsPerRequest);
+  add(
+    `Redis round trips of GET /chat at ${pts.map((p) => p.rooms).join(' / ')} rooms`,
+    trips.length ? trips.join(' / ') : null,
+    'the same for every size',
+    trips.length ? new Set(trips).size === 1 : null,
+  );
+  const jt = pts.map((p) => p.joined?.redisRoundTripsPerRequest);
+  add(
+    `  joined's round trips at the same sizes`,
+    jt.length ? jt.join(' / ') : null,
+    'the same',
+    jt.length ? new Set(jt).size === 1 : null,
+  );
+  for (const p of pts.filter((x) => x.paint))
+    add(
+      `first contentful paint of /chat, ${p.rooms} rooms, Chromium`,
+      p.paint.fcpMs !== undefined ? `${p.paint.fcpMs} ms (load ${p.paint.loadMs} ms)` : p.paint.skipped,
+      'printed',
+      null,
+    );
+  const w = res.page?.weight;
+  if (w)
+    add(
+      "the chat page's scripts and styles, gzip",
+      `${w.gzipKB} KB (+ the HTML: ${w.htmlGzipKB} KB at 50 rooms)`,
+      'printed',
+      null,
+    );
+  const cost = costPerMessage(res);
+  add(
+    'server CPU per message, chat / bare relay (100 clients, highest rate both ran cleanly)',
+    cost.ratio !== null
+      ? `${cost.chat} / ${cost.bare} µs = ${cost.ratio} (${cost.repeats.map((r) => (r ? `${r.ratio} at ${r.rate}/s` : '-')).join(', ')})`
+      : null,
+    '≤ 1.3',
+    cost.ratio !== null ? cost.ratio <= 1.3 : null,
+  );
+  const ratio = res.throughput?.ratio;
+  add(
+    'highest sustainable rate, chat / bare relay',
+    ratio?.median ?? null,
+    '≥ 0.75',
+    ratio?.median != null ? ratio.median >= 0.75 : null,
+  );
+  const pc = (res.perClient ?? []).find((p) => p.target === 'chat' && p.clients === 4000);
+  const p99s = (pc?.steps ?? []).map((x) => x.latencyMs.p99);
+  add(
+    '4,000 clients at 1 msg/s, p99 of each repeat',
+    p99s.length ? `${p99s.join(', ')} ms` : null,
+    '< 100 ms in each',
+    p99s.length ? p99s.every((x) => x < 100) : null,
+  );
+  const pc1 = ['chat', 'bare'].map((t) => (res.perClient ?? []).find((p) => p.target === t && p.clients === 1000));
+  if (pc1[0]?.steps && pc1[1]?.steps) {
+    const us = pc1.map((p) => median(p.steps.map(usPerMsg).filter((x) => x !== null)));
+    add('  CPU per message at 1,000 clients × 1 msg/s, chat / bare', `${us[0]} / ${us[1]} µs`, 'printed', null);
+  }
+  const idle5k = (res.idle?.points ?? []).find((p) => p.requested >= 5000);
+  add(
+    'idle signed-in socket at 5,000, RSS after a full GC',
+    idle5k && `${idle5k.perClientKB} KB`,
+    '≤ 20 KB',
+    idle5k ? idle5k.perClientKB <= 20 : null,
+  );
+  const g = res.idle?.growth;
+  add(
+    `idle RSS growth per socket without GC, ${g?.afterS ?? 60} s after ${g?.sockets?.chat ?? ''} sign-ins, chat / bare`,
+    g && !g.error ? `${g.chatKB} / ${g.bareKB} KB = ${g.ratio}` : g?.error,
+    '≤ 2',
+    g && !g.error && g.ratio !== null ? g.ratio <= 2 : null,
+  );
+  if (res.storm?.targets) for (const t of res.storm.targets) add(t.what, t.figure, t.goal, t.met);
+  console.log(`\nTargets (issue 17; ok = met, -- = not met)\n${rows.join('\n')}`);
+}
+
 async function main() {
   const fdLimit = openFilesLimit();
   const redis = await startRedis();
@@ -879,6 +1055,7 @@ async function main() {
   res.skipped = skipped;
   res.loadAvgAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
   printTables(res);
+  printTargets(res);
   const dir = path.join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${runId}.json`);

@@ -8,6 +8,7 @@
 //
 //   node scripts/build.mjs [server|client] [--out DIR]   (--out: the browser files elsewhere)
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync, renameSync, statSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -120,6 +121,36 @@ if (!only || only === 'client') {
   const tmp = path.join(out, `manifest.json.${process.pid}`);
   writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
   renameSync(tmp, path.join(out, 'manifest.json'));
+
+  // The chat page's weight as a browser fetches it (gzip, as App Engine serves it): our files and
+  // the vendor files views/layout.njk and views/chat.njk link, so a change that grows it shows in
+  // every build. The bench prints the same, measured from a served page (bench/lib/page.mjs).
+  const vendor = (pkg, file) => path.join(root, 'node_modules', pkg, file);
+  const weigh = (file) => {
+    const body = readFileSync(file);
+    return { raw: body.length, gz: gzipSync(body, { level: 9 }).length };
+  };
+  const parts = [
+    ['chat.js', path.join(out, manifest['chat.js'] ?? '')],
+    ['templates.js', path.join(out, manifest['templates.js'])],
+    ['nunjucks-slim.min.js', path.join(out, manifest['nunjucks-slim.min.js'])],
+    ['theme.js', path.join(out, manifest['theme.js'] ?? '')],
+    ['chat.css', path.join(out, manifest['chat.css'])],
+    ['bootstrap.bundle.min.js', vendor('bootstrap', 'dist/js/bootstrap.bundle.min.js')],
+    ['bootstrap.min.css', vendor('bootstrap', 'dist/css/bootstrap.min.css')],
+    ['bootstrap-icons.min.css', vendor('bootstrap-icons', 'font/bootstrap-icons.min.css')],
+  ].filter(([, f]) => existsSync(f) && statSync(f).isFile());
+  const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+  let ours = 0;
+  let all = 0;
+  const lines = parts.map(([name, f]) => {
+    const w = weigh(f);
+    all += w.gz;
+    if (!f.startsWith(path.join(root, 'node_modules'))) ours += w.gz;
+    return `  ${name.padEnd(24)} ${kb(w.gz).padStart(9)} gzip (${kb(w.raw)})`;
+  });
+  console.log(`build: the chat page's scripts and styles, gzip: ${kb(all)} (ours ${kb(ours)}, vendor ${kb(all - ours)})`);
+  if (process.env.BUILD_WEIGHTS !== '0') console.log(lines.join('\n'));
 
   // Files of earlier builds go once they are an hour old: a page loaded before a rebuild (npm run
   // dev, a test run beside another) can still fetch the files it names.

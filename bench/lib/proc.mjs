@@ -81,6 +81,8 @@ export function sampleProcesses(pids, intervalMs = 250) {
         return {
           pid,
           cpuPct: c1 === null || cpu0[i] === null ? null : Math.round(((c1 - cpu0[i]) / wall) * 1000) / 10,
+          /** CPU seconds used in the window (the cost per message divides this by messages). */
+          cpuSeconds: c1 === null || cpu0[i] === null ? null : c1 - cpu0[i],
           rssMB: rss === null ? null : Math.round(rss / 1e5) / 10,
           peakRssMB: peak[i] === null ? null : Math.round(Math.max(peak[i], rss ?? 0) / 1e5) / 10,
         };
