@@ -91,6 +91,9 @@ function forkIpc(file, execArgv, timeoutMs = 20_000) {
 const uidForName = (name) =>
   'u' + createHash('sha256').update(name.normalize('NFC'), 'utf8').digest('hex').slice(0, 24);
 
+/** How long a set-up step of `n` clients may take: generous (a shared machine), but bounded. */
+const setupTimeout = (n) => 60_000 + n * 40;
+
 const rel = (times, t0) => times.map((t) => (t === null ? null : t - t0));
 const r1 = (x) => (x === null || x === undefined ? null : Math.round(x));
 /** Median, p99 and max of ms figures, and how many are missing (never reached). */
@@ -169,7 +172,11 @@ export async function scenarioStorm({
       await Promise.all([
         // Sessions live in Redis: signing in on both nodes spreads the sign-ins' CPU over both.
         ...stormGens.map((g, j) =>
-          g.call('login', { ids: perGen[j], url: j % 2 ? survivor.url : victim.url, namePrefix, secure }),
+          g.call(
+            'login',
+            { ids: perGen[j], url: j % 2 ? survivor.url : victim.url, namePrefix, secure },
+            setupTimeout(perGen[j].length),
+          ),
         ),
         senderIds.length ? g0.call('login', { ids: senderIds, url: survivor.url, namePrefix, secure }) : null,
       ]);
@@ -191,7 +198,9 @@ export async function scenarioStorm({
         const parts = stormGens.map((_, j) => list.filter((i) => genOf(i) === j));
         const out = await Promise.all(
           stormGens.map((g, j) =>
-            parts[j].length ? g.call('connect', { ids: parts[j], url: url(j), kind: 'storm', join }) : null,
+            parts[j].length
+              ? g.call('connect', { ids: parts[j], url: url(j), kind: 'storm', join }, setupTimeout(parts[j].length))
+              : null,
           ),
         );
         for (const o of out) add(errors, o?.errors);
@@ -223,10 +232,13 @@ export async function scenarioStorm({
       process.kill(victim.pid, 'SIGKILL');
       const deadline = Date.now() + 20_000 + size * 2;
       let progress;
-      for (;;) {
+      const timeline = []; // [ms since the kill, dropped, connected, caught up], every ~500 ms
+      for (let polls = 0; ; polls++) {
         await sleep(100);
         const ps = await Promise.all(stormGens.map((g) => g.call('progress')));
         progress = ps.reduce((a, p) => add(a, p), {});
+        if (polls % 5 === 0)
+          timeline.push([r1(epoch() - killAt), progress.disconnected, progress.reconnected, progress.caughtUp]);
         if (progress.caughtUp >= progress.total || Date.now() > deadline) break;
       }
       const procs = sampler.stop();
@@ -290,6 +302,7 @@ export async function scenarioStorm({
         genLoopDelayMs: results.map((r) => r.genLoopDelayMs),
         machineCpuPct: procs.machineCpuPct,
         watchedMs: r1(doneAt - killAt),
+        timeline,
         balancer: lbs.length ? await Promise.all(lbs.map((l) => l.call('stats'))) : null,
       };
       res.runs.push(run);
@@ -313,8 +326,15 @@ export async function scenarioStorm({
         res.skipped.push(`storm ${size} #${rep}`);
         continue;
       }
-      if (have < size) await grow(size, have === 0);
-      await storm(size, rep, k + 1, k === plan.length - 1);
+      try {
+        if (have < size) await grow(size, have === 0);
+        await storm(size, rep, k + 1, k === plan.length - 1);
+      } catch (err) {
+        // What was measured so far is kept; the rest of the plan is given up.
+        res.error = `storm ${size} #${rep}: ${String(err?.message ?? err).split('\n')[0]}`;
+        log(res.error);
+        break;
+      }
     }
   } finally {
     await Promise.all(helpers.map((h) => h.close().catch(() => {})));
@@ -446,6 +466,7 @@ export function stormLines(res) {
     );
     if (extra.length) lines.push(`      ${extra.join('; ')}`);
   }
+  if (res.error) lines.push(`    ERROR ${res.error}`);
   if (res.skipped.length) lines.push(`    skipped (time budget): ${res.skipped.join(', ')}`);
   lines.push(
     `    set-up: ${res.setup.map((s) => `${s.clients} clients signed in ${s.loginMs} ms, joined ${s.joinMs} ms`).join('; ')}; ` +
