@@ -183,7 +183,10 @@ for (const mode of ['memory', 'redis'] as const) {
         [big, 'Big room'],
         [small, 'Small room'],
       ] as const) {
-        assert.match(html, new RegExp(`data-testid="conv" data-room-id="${id}" data-room-name="${name}"`));
+        assert.match(
+          html,
+          new RegExp(`data-testid="conv" data-room-id="${id}"[^>]*>[^]*?data-testid="conv-name">${name}<`),
+        );
       }
       const pane = (id: string): string => {
         const start = html.indexOf(`data-testid="pane" data-room-id="${id}"`);
