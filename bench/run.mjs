@@ -32,7 +32,7 @@ const CFG = QUICK
       perClientMs: 4000,
       idle: [1000],
       idleQuietMs: 2000,
-      idleGrowth: 300,
+      idleGrowth: 200,
       // [rooms, messages per room]
       pageRooms: [
         [5, 50],
@@ -627,13 +627,13 @@ async function scenarioIdle(redis, fdLimit) {
 
 /**
  * What an instance's memory limit sees: RSS growth with no forced collection, some time after the
- * sign-ins (60 s; quick: 10 s), per idle socket, for the chat and the bare relay side by side in
+ * sign-ins (60 s; quick: 5 s), per idle socket, for the chat and the bare relay side by side in
  * the same window (fresh processes, one generator), and the ratio. Each baseline is read after
  * one client has connected, so lazily loaded code is in it.
  */
 async function idleGrowth(redis, fdLimit) {
   const n = Math.min(CFG.idleGrowth, Math.floor((fdLimit - 500) / 2));
-  const waitMs = QUICK ? 10_000 : 60_000;
+  const waitMs = QUICK ? 5_000 : 60_000;
   log(`idle growth: ${n} sockets each on the chat and the bare relay, RSS ${waitMs / 1000} s later, no forced GC`);
   return withServers(
     [() => startChat({ redisUrl: redis.url, prefix: `${prefixRoot}idle-growth:`, env: chatEnv() }), startBare],
@@ -690,7 +690,8 @@ async function scenarioPage(redis) {
             requests: CFG.pageRequests,
           });
           // Chromium for the 50-room user and the biggest one: the page a person waits for.
-          if (rooms >= 50) p.paint = await firstPaint({ url: timed.url, cookie: p.cookie, secure: SECURE });
+          if (rooms >= 50)
+            p.paint = await firstPaint({ url: timed.url, cookie: p.cookie, secure: SECURE, loads: QUICK ? 1 : 3 });
           if (rooms === 50) out.weight = await pageWeight({ url: timed.url, cookie: p.cookie });
           delete p.cookie;
           log(

@@ -108,12 +108,19 @@ describe('npm run bench (quick smoke run)', { skip: redisSkip }, () => {
     assert.ok(idle && idle.sockets >= 500, 'idle sockets connected');
     assert.ok(Number.isFinite(idle.perClientKB) && Number.isFinite(idle.heapPerClientKB));
     assert.ok(idle.heapPerClientKB > 0, 'an open socket keeps some heap');
+    const growth = res.idle.growth;
+    assert.equal(growth?.error, undefined, growth?.error);
+    assert.ok(growth.sockets.chat >= 200 && growth.sockets.bare >= 200, 'idle growth sockets connected');
+    assert.ok(Number.isFinite(growth.chatKB) && Number.isFinite(growth.bareKB));
 
     const [few, many] = res.page.points;
     assert.ok(few && many && few.rooms < many.rooms);
     for (const p of [few, many]) assert.equal(p.check.roomsShown, p.rooms, `${p.rooms} rooms on the page`);
-    // One summary script per room (each room is its own cluster slot), all sent together: the
-    // commands grow with the rooms, the round trips do not.
+    // The page as a browser gets it: its scripts and styles, and (with Chromium) its first paint.
+    assert.ok(res.page.weight?.gzipKB > 0 && res.page.weight.files.length >= 5, 'page weight measured');
+    if (process.env.CHROMIUM_PATH) assert.ok(many.paint?.fcpMs > 0, `first paint: ${JSON.stringify(many.paint)}`);
+    // One command per room (each room is its own cluster slot), all sent together: the commands
+    // grow with the rooms, the round trips do not.
     assert.equal(
       many.redisRoundTripsPerRequest,
       few.redisRoundTripsPerRequest,
