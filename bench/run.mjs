@@ -11,6 +11,7 @@ import { deleteKeys, killAll, root, startBare, startChat, startFlags, startRedis
 import { median } from './lib/stats.mjs';
 import { startRedisProxy } from './lib/redis-proxy.mjs';
 import { firstPaint, measurePage, pageWeight } from './lib/page.mjs';
+import { scenarioStorm, stormLines, stormTargets } from './lib/storm.mjs';
 import { startCluster } from './lib/cluster.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -33,6 +34,8 @@ const CFG = QUICK
       idle: [1000],
       idleQuietMs: 2000,
       idleGrowth: 200,
+      stormSizes: [500],
+      stormBudgetMs: 40_000,
       // [rooms, messages per room]
       pageRooms: [
         [5, 50],
@@ -49,6 +52,8 @@ const CFG = QUICK
       idle: [1000, 5000],
       idleQuietMs: 15000,
       idleGrowth: 1000,
+      stormSizes: [5000, 10000],
+      stormBudgetMs: 150_000,
       // [rooms, messages per room]; 1,000 rooms (the most a user may be in) with fewer messages,
       // for the time and round trips of a user in many rooms (GET /chat and `joined`) without
       // filling 50,000 messages.
@@ -65,8 +70,8 @@ if (process.env.BENCH_RATES) {
   if (!CFG.rates.length || CFG.rates.some((x) => !Number.isInteger(x) || x <= 0))
     throw new Error(`BENCH_RATES: whole numbers above 0, comma-separated (got ${process.env.BENCH_RATES})`);
 }
-// BENCH_ONLY=throughput,perclient,scaleout,idle,page runs just those scenarios (all by default).
-const SCENARIOS = ['throughput', 'perclient', 'scaleout', 'idle', 'page'];
+// BENCH_ONLY=throughput,perclient,scaleout,idle,page,storm runs just those scenarios (all by default).
+const SCENARIOS = ['throughput', 'perclient', 'scaleout', 'idle', 'page', 'storm'];
 const ONLY = new Set(
   (process.env.BENCH_ONLY || SCENARIOS.join(','))
     .split(',')
@@ -661,6 +666,23 @@ async function idleGrowth(redis, fdLimit) {
   );
 }
 
+/** Scenario 6, the reconnect storm (bench/lib/storm.mjs; alone: `node bench/storm.mjs`). */
+async function stormScenario(redis) {
+  log(`reconnect storm: ${CFG.stormSizes.join(', ')} clients, the first ${REPEAT} times`);
+  const res = await scenarioStorm({
+    redis,
+    prefix: `${prefixRoot}storm:`,
+    env: chatEnv(),
+    sizes: CFG.stormSizes,
+    repeats: REPEAT,
+    secure: SECURE,
+    budgetMs: Math.max(30_000, Math.min(CFG.stormBudgetMs, BUDGET_MS - (Date.now() - t0))),
+    log,
+  }).catch((err) => ({ error: String(err.message ?? err) }));
+  if (res.summary) res.targets = stormTargets(res);
+  return res;
+}
+
 async function scenarioPage(redis) {
   log(
     `page: GET /chat and joined for a user in ${CFG.pageRooms.map(([r, m]) => `${r} rooms of ${m}`).join(', ')} messages`,
@@ -876,6 +898,8 @@ function printTables(res) {
         `run by Redis (Lua included) ${JSON.stringify(p.commandstatsByName)}`,
     );
   if (res.page?.error) console.log(`  page: ERROR ${res.page.error.split('\n')[0]}`);
+  if (res.storm?.summary) for (const line of stormLines(res.storm)) console.log(line);
+  if (res.storm?.error) console.log(`  reconnect storm: ERROR ${res.storm.error.split('\n')[0]}`);
   if (res.skipped.length) console.log(`  skipped (time budget): ${res.skipped.join(', ')}`);
   console.log(`  node flags (npm start's, for every server and the generator): ${NODE_FLAGS.join(' ') || 'none'}`);
   console.log(`  load average at start ${res.loadAvgAtStart.join(' ')}, at end ${res.loadAvgAtEnd.join(' ')}`);
@@ -1046,6 +1070,7 @@ async function main() {
     });
     // The page costs seconds and answers a different question: never skipped for time.
     res.page = ONLY.has('page') ? await scenarioPage(redis) : undefined;
+    res.storm = await guard('storm', 'reconnect storm', () => stormScenario(redis), { error: 'skipped: time budget' });
   } finally {
     const deleted = await deleteKeys(redis.client, prefixRoot).catch(() => 0);
     log(`deleted ${deleted} keys under ${prefixRoot}`);
