@@ -37,7 +37,11 @@ interface BenchResult {
     clusterNodes?: { masters: unknown[]; replicas: unknown[] };
     repeats: { standalone?: Ladder & { error?: string }; cluster?: Ladder & { error?: string } }[];
   };
-  idle: { points: { sockets: number; perClientKB: number; heapPerClientKB: number }[]; error?: string };
+  idle: {
+    points: { sockets: number; perClientKB: number; heapPerClientKB: number }[];
+    error?: string;
+    growth: { error?: string; sockets: { chat: number; bare: number }; chatKB: number; bareKB: number };
+  };
   page: {
     points: {
       rooms: number;
@@ -45,7 +49,9 @@ interface BenchResult {
       redisRoundTripsPerRequest: number;
       commandsByName: Record<string, number>;
       check: { roomsShown: number };
+      paint?: { fcpMs?: number | null; skipped?: string };
     }[];
+    weight?: { gzipKB: number; files: unknown[] };
   };
 }
 
@@ -117,8 +123,9 @@ describe('npm run bench (quick smoke run)', { skip: redisSkip }, () => {
     assert.ok(few && many && few.rooms < many.rooms);
     for (const p of [few, many]) assert.equal(p.check.roomsShown, p.rooms, `${p.rooms} rooms on the page`);
     // The page as a browser gets it: its scripts and styles, and (with Chromium) its first paint.
-    assert.ok(res.page.weight?.gzipKB > 0 && res.page.weight.files.length >= 5, 'page weight measured');
-    if (process.env.CHROMIUM_PATH) assert.ok(many.paint?.fcpMs > 0, `first paint: ${JSON.stringify(many.paint)}`);
+    assert.ok((res.page.weight?.gzipKB ?? 0) > 0 && (res.page.weight?.files.length ?? 0) >= 5, 'page weight measured');
+    if (process.env.CHROMIUM_PATH)
+      assert.ok((many.paint?.fcpMs ?? 0) > 0, `first paint: ${JSON.stringify(many.paint)}`);
     // One command per room (each room is its own cluster slot), all sent together: the commands
     // grow with the rooms, the round trips do not.
     assert.equal(
