@@ -280,7 +280,10 @@ export async function scenarioStorm({
         sendRefused: sent.refused,
         unanswered: sent.unanswered,
         expectedDeliveries: checks.reduce((a, c) => a + c.expected, 0),
-        lost: checks.reduce((a, c) => a + c.lost, 0),
+        // Lost: owed to a client that had caught up (or never left); a client still catching up
+        // when the wait ended is counted in notCaughtUp, its missing messages apart.
+        lost: checks.reduce((a, c) => a + c.lost - c.notCaughtUpLost, 0),
+        missingAtNotCaughtUp: checks.reduce((a, c) => a + c.notCaughtUpLost, 0),
         duplicates: checks.reduce((a, c) => a + c.dupLive, 0),
         byCatchUp: checks.reduce((a, c) => a + c.byCatchUp, 0),
         lostSamples: checks.flatMap((c) => c.lostSamples).slice(0, 5),
@@ -457,7 +460,8 @@ export function stormLines(res) {
         `connected ${r.reconnectedMs.median} / ${r.reconnectedMs.max}, joined ${r.joinedMs.median} / ${r.joinedMs.max}, ` +
         `caught up ${r.caughtUpMs.median} / ${r.caughtUpMs.max} (p99 ${r.caughtUpMs.p99})`,
       `      ${r.catchUps} catch_up + ${r.historyPages} history → ${r.caughtUpMessages} messages; ${r.acked}/${r.sent} sent ` +
-        `acked, ${r.expectedDeliveries} deliveries due (${r.byCatchUp} by catch-up only), lost ${r.lost}, dup ${r.duplicates}; ` +
+        `acked, ${r.expectedDeliveries} deliveries due (${r.byCatchUp} by catch-up only), lost ${r.lost}, dup ${r.duplicates}` +
+        `${r.missingAtNotCaughtUp ? ` (+${r.missingAtNotCaughtUp} not yet at clients still catching up)` : ''}; ` +
         `sender echo p99 ${r.senderEchoMs.storm.p99} ms over ${r.sentInWindow} msgs in the storm ` +
         `(${r.senderEchoMs.all.p99} over all), ack p99 ${r.senderAckMs.p99}`,
       `      CPU % server ${r.server.cpuPct} (${r.server.cpuMsPerClient} ms per client), redis ${r.redisCpuPct}, ` +
