@@ -17,10 +17,12 @@ import {
   ApiUser,
   browserSkip,
   ChatPage,
-  launchBrowser,
+  closeSharedBrowser,
   newContext,
   post,
   screenshot,
+  settled,
+  sharedBrowser,
   VARIANTS,
 } from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -70,7 +72,7 @@ const figures: {
 
 async function check(page: Page, state: string, variant: string): Promise<void> {
   // Transitions (modal fade-in) finished: colours are read as they end up.
-  await page.waitForTimeout(400);
+  await settled(page);
   await screenshot(page, `a11y-${state}-${variant}`);
   const { violations, undecided } = await axe(page);
   const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
@@ -87,6 +89,8 @@ async function check(page: Page, state: string, variant: string): Promise<void> 
   });
   assert.deepEqual(describe(serious), '', `${state} ${variant}: serious or critical`);
 }
+
+after(closeSharedBrowser);
 
 // Both gates' figures, once everything has run.
 after(() => {
@@ -110,10 +114,9 @@ describe('accessibility gate (axe-core)', { skip: browserSkip }, () => {
   let browser: Browser;
 
   before(async () => {
-    [server, browser] = await Promise.all([startServer({ env: { RATE_LIMIT_COUNT: '10000' } }), launchBrowser()]);
+    [server, browser] = await Promise.all([startServer({ env: { RATE_LIMIT_COUNT: '10000' } }), sharedBrowser()]);
   });
   after(async () => {
-    await browser?.close();
     await server?.stop();
   });
 
@@ -225,10 +228,9 @@ describe('accessibility gate (axe-core): AUTH=password sign-in and sign-up', { s
   let browser: Browser;
 
   before(async () => {
-    [server, browser] = await Promise.all([startServer({ env: { AUTH: 'password' } }), launchBrowser()]);
+    [server, browser] = await Promise.all([startServer({ env: { AUTH: 'password' } }), sharedBrowser()]);
   });
   after(async () => {
-    await browser?.close();
     await server?.stop();
   });
 

@@ -6,42 +6,39 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { ApiUser, browserSkip, ChatPage, launchBrowser, post, screenshot } from '../helpers/browser.js';
+import {
+  ApiUser,
+  browserSkip,
+  ChatPage,
+  closeSharedBrowser,
+  post,
+  screenshot,
+  sharedBrowser,
+  TestPages,
+} from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const run = Math.random().toString(36).slice(2, 7);
 const XSS_SCRIPT = '<script>alert(1)</script>';
 const XSS_IMG = '<img src=x onerror=alert(1)>';
 
+after(closeSharedBrowser);
+
 describe('chat page', { skip: browserSkip }, () => {
   let server: TestServer;
   let browser: Browser;
-  let pages: ChatPage[] = [];
-
-  const signIn = async (name: string, opts?: Parameters<typeof ChatPage.signIn>[3]): Promise<ChatPage> => {
-    const p = await ChatPage.signIn(browser, server.url, name, opts);
-    pages.push(p);
-    return p;
-  };
+  const pages = new TestPages(() => ({ browser, url: server.url }));
+  const signIn = pages.signIn.bind(pages);
 
   before(async () => {
-    [server, browser] = await Promise.all([startServer({ env: { RATE_LIMIT_COUNT: '10000' } }), launchBrowser()]);
+    [server, browser] = await Promise.all([startServer({ env: { RATE_LIMIT_COUNT: '10000' } }), sharedBrowser()]);
   });
 
   after(async () => {
-    await browser?.close();
     await server?.stop();
   });
 
-  afterEach(async () => {
-    for (const p of pages) {
-      assert.deepEqual(await p.cspViolations(), [], 'no CSP violation');
-      assert.deepEqual(p.problems, [], 'no console error');
-      assert.deepEqual(p.dialogs, [], 'no dialog');
-      await p.close();
-    }
-    pages = [];
-  });
+  afterEach(() => pages.done());
 
   test('two users chat live in a group made through the New chat dialog', async () => {
     const bob = await signIn(`Bob ${run}`, { course: 'Physics' });
@@ -280,10 +277,9 @@ describe('a refused message', { skip: browserSkip }, () => {
   let browser: Browser;
 
   before(async () => {
-    [server, browser] = await Promise.all([startServer({ env: { RATE_LIMIT_COUNT: '2' } }), launchBrowser()]);
+    [server, browser] = await Promise.all([startServer({ env: { RATE_LIMIT_COUNT: '2' } }), sharedBrowser()]);
   });
   after(async () => {
-    await browser?.close();
     await server?.stop();
   });
 

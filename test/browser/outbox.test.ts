@@ -14,9 +14,11 @@ import {
   ApiUser,
   browserSkip,
   ChatPage,
-  launchBrowser,
+  closeSharedBrowser,
   post,
   screenshot,
+  sharedBrowser,
+  TestPages,
   type NodeSocket,
 } from '../helpers/browser.js';
 import { cleanRedis, redisSkip, startServer, type TestServer } from '../helpers/server.js';
@@ -47,36 +49,30 @@ async function settle(socket: NodeSocket, roomId: string, got: Message[], marker
 
 const textsOf = (got: Message[], prefix: string): string[] => got.map((m) => m.msg).filter((t) => t.startsWith(prefix));
 
+after(closeSharedBrowser);
+
 describe('the outbox across a server restart and a reload', { skip }, () => {
   let server: TestServer;
   let browser: Browser;
-  let pages: ChatPage[] = [];
+  // Console errors are expected here (the server goes away); each test looks at them itself.
+  const pages = new TestPages(() => ({ browser, url: server.url }), { consoleErrors: true });
 
   before(async () => {
     [server, browser] = await Promise.all([
       startServer({ redis: true, env: { RATE_LIMIT_COUNT: '10000' } }),
-      launchBrowser(),
+      sharedBrowser(),
     ]);
   });
   after(async () => {
-    await browser?.close();
     await server?.stop();
     await cleanRedis(server.prefix);
   });
-  afterEach(async () => {
-    for (const p of pages) {
-      assert.deepEqual(await p.cspViolations(), [], 'no CSP violation');
-      assert.deepEqual(p.dialogs, [], 'no dialog');
-      await p.close();
-    }
-    pages = [];
-  });
+  afterEach(() => pages.done());
 
   /** Ann (a Node socket) and Bob (the page) in a room of their own, open on Bob's page. */
   async function pair(tag: string) {
     const ann = await ApiUser.signIn(server.url, `Ann ${tag} ${run}`);
-    const bob = await ChatPage.signIn(browser, server.url, `Bob ${tag} ${run}`);
-    pages.push(bob);
+    const bob = await pages.signIn(`Bob ${tag} ${run}`);
     const roomId = await ann.createChat(`Outbox ${tag} ${run}`, [await bob.uid]);
     await bob.conv(roomId).waitFor();
     await bob.open(roomId);
@@ -166,11 +162,10 @@ describe('a finally refused message: Retry and Discard', { skip }, () => {
   before(async () => {
     [server, browser] = await Promise.all([
       startServer({ redis: true, env: { RATE_LIMIT_COUNT: '2', RATE_LIMIT_WINDOW_MS: String(WINDOW_MS) } }),
-      launchBrowser(),
+      sharedBrowser(),
     ]);
   });
   after(async () => {
-    await browser?.close();
     await server?.stop();
     await cleanRedis(server.prefix);
   });
@@ -194,6 +189,8 @@ describe('a finally refused message: Retry and Discard', { skip }, () => {
       await el.getByTestId('msg-retry').waitFor();
       await el.getByTestId('msg-discard').waitFor();
     }
+    // "one" and "two" were stamped before "three" was refused: the window counts from before now.
+    const windowFrom = Date.now();
     const clientId = await three.getAttribute('data-client-id');
     assert.match(clientId ?? '', /^[A-Za-z0-9_-]{8,64}$/);
     await screenshot(bob.page, 'outbox-failed-desktop');
@@ -208,7 +205,8 @@ describe('a finally refused message: Retry and Discard', { skip }, () => {
 
     await four.getByTestId('msg-discard').click();
     await four.waitFor({ state: 'detached' });
-    await bob.page.waitForTimeout(WINDOW_MS);
+    // Until "one" and "two" have left the window (however long the steps above took).
+    await bob.page.waitForTimeout(Math.max(0, windowFrom + WINDOW_MS - Date.now()));
     await three.getByTestId('msg-retry').click();
     await bob.page.waitForFunction(() => document.querySelectorAll('[data-state]').length === 0);
     assert.equal(await three.getAttribute('data-client-id'), clientId, 'stored with the client_id it was refused with');

@@ -9,7 +9,18 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { ApiUser, browserSkip, ChatPage, launchBrowser, post, screenshot, VARIANTS } from '../helpers/browser.js';
+import {
+  ApiUser,
+  browserSkip,
+  type ChatPage,
+  closeSharedBrowser,
+  post,
+  screenshot,
+  settled,
+  sharedBrowser,
+  TestPages,
+  VARIANTS,
+} from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const run = Math.random().toString(36).slice(2, 7);
@@ -34,37 +45,25 @@ async function openMembers(chat: ChatPage, roomId: string): Promise<void> {
   await chat.page.waitForFunction(() => document.getElementById('members-panel')?.contains(document.activeElement));
 }
 
+after(closeSharedBrowser);
+
 describe('people: members, presence, direct messages, search', { skip: browserSkip }, () => {
   let server: TestServer;
   let browser: Browser;
-  let pages: ChatPage[] = [];
-
-  const signIn = async (name: string, opts?: Parameters<typeof ChatPage.signIn>[3]): Promise<ChatPage> => {
-    const p = await ChatPage.signIn(browser, server.url, name, opts);
-    pages.push(p);
-    return p;
-  };
+  const pages = new TestPages(() => ({ browser, url: server.url }));
+  const signIn = pages.signIn.bind(pages);
 
   before(async () => {
     // Each kept even when the other fails, so `after` stops the server (a hook failure must not leave it running).
-    const [s, b] = await Promise.allSettled([startServer({ env: { RATE_LIMIT_COUNT: '10000' } }), launchBrowser()]);
+    const [s, b] = await Promise.allSettled([startServer({ env: { RATE_LIMIT_COUNT: '10000' } }), sharedBrowser()]);
     if (s.status === 'fulfilled') server = s.value;
     if (b.status === 'fulfilled') browser = b.value;
     for (const r of [s, b]) if (r.status === 'rejected') throw r.reason;
   });
   after(async () => {
-    await browser?.close();
     await server?.stop();
   });
-  afterEach(async () => {
-    for (const p of pages) {
-      assert.deepEqual(await p.cspViolations(), [], 'no CSP violation');
-      assert.deepEqual(p.problems, [], 'no console error');
-      assert.deepEqual(p.dialogs, [], 'no dialog');
-      await p.close();
-    }
-    pages = [];
-  });
+  afterEach(() => pages.done());
 
   test('a presence dot turns on when another user connects and off after they leave (within the contract)', async () => {
     const ann = await signIn(`Ann dot ${run}`);
@@ -270,7 +269,7 @@ describe('people: members, presence, direct messages, search', { skip: browserSk
           .filter({ hasText: `Pia ${tag}` })
           .locator('[data-testid="presence"][data-online="true"]')
           .waitFor();
-        await mia.page.waitForTimeout(400);
+        await settled(mia.page);
         await screenshot(mia.page, `people-members-${v.name}`);
         // A join and an exit while it is open: Ola comes online (join), then leaves the room (exit).
         const olaSocket = await ola.connect();
@@ -311,7 +310,7 @@ describe('people: members, presence, direct messages, search', { skip: browserSk
         await mia.page.locator(`[data-room-id="${dmId}"] [data-testid="presence"][data-online="true"]`).waitFor({
           state: 'attached',
         });
-        await mia.page.waitForTimeout(200);
+        await settled(mia.page);
         await screenshot(mia.page, `people-direct-${v.name}`);
         if (v.phone) {
           await mia.pane(dmId).getByTestId('back').click();
@@ -337,7 +336,7 @@ describe('people: members, presence, direct messages, search', { skip: browserSk
           .filter({ hasText: `Ned ${tag}` })
           .waitFor();
         await modal.getByTestId('new-chat-status').filter({ hasText: '1 person' }).waitFor();
-        await mia.page.waitForTimeout(300);
+        await settled(mia.page);
         await screenshot(mia.page, `people-search-${v.name}`);
         await mia.page.keyboard.press('Escape');
         await modal.waitFor({ state: 'hidden' });

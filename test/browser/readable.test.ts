@@ -11,11 +11,13 @@ import type { Browser, Page } from 'playwright-core';
 import {
   ApiUser,
   browserSkip,
-  ChatPage,
-  launchBrowser,
+  type ChatPage,
+  closeSharedBrowser,
   newContext,
   post,
   screenshot,
+  sharedBrowser,
+  TestPages,
   VARIANTS,
   type NodeSocket,
   type Variant,
@@ -41,34 +43,26 @@ function recordEmits(page: Page): { event: string; payload: unknown }[] {
   return sent;
 }
 
+after(closeSharedBrowser);
+
 describe('a message stream people can read', { skip: browserSkip }, () => {
   let server: TestServer;
   let browser: Browser;
-  let pages: ChatPage[] = [];
+  const pages = new TestPages(() => ({ browser, url: server.url }));
 
   before(async () => {
-    [server, browser] = await Promise.all([startServer({ env: { RATE_LIMIT_COUNT: '10000' } }), launchBrowser()]);
+    [server, browser] = await Promise.all([startServer({ env: { RATE_LIMIT_COUNT: '10000' } }), sharedBrowser()]);
   });
   after(async () => {
-    await browser?.close();
     await server?.stop();
   });
   afterEach(async (t) => {
     if (server.proc.exitCode !== null) console.log(`server exited (${t.name}):\n${server.output().slice(-3000)}`);
-    for (const p of pages) {
-      assert.deepEqual(await p.cspViolations(), [], 'no CSP violation');
-      assert.deepEqual(p.problems, [], 'no console error');
-      assert.deepEqual(p.dialogs, [], 'no browser dialog');
-      await p.close();
-    }
-    pages = [];
+    await pages.done();
   });
 
-  const signIn = async (name: string, v: Variant): Promise<ChatPage> => {
-    const p = await ChatPage.signIn(browser, server.url, name, { viewport: v.viewport, colorScheme: v.colorScheme });
-    pages.push(p);
-    return p;
-  };
+  const signIn = (name: string, v: Variant): Promise<ChatPage> =>
+    pages.signIn(name, { viewport: v.viewport, colorScheme: v.colorScheme });
 
   for (const v of VARIANTS) {
     test(`${v.name}: links, mentions, groups, days, times, RTL, line breaks`, async () => {
@@ -425,10 +419,9 @@ describe('a handshake refused "too many connections"', { skip: browserSkip }, ()
   let browser: Browser;
 
   before(async () => {
-    [server, browser] = await Promise.all([startServer({ env: { MAX_SOCKETS_PER_USER: '1' } }), launchBrowser()]);
+    [server, browser] = await Promise.all([startServer({ env: { MAX_SOCKETS_PER_USER: '1' } }), sharedBrowser()]);
   });
   after(async () => {
-    await browser?.close();
     await server?.stop();
   });
 

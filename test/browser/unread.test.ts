@@ -11,10 +11,13 @@ import type { Browser, Page } from 'playwright-core';
 import {
   ApiUser,
   browserSkip,
-  ChatPage,
-  launchBrowser,
+  type ChatPage,
+  closeSharedBrowser,
   post,
   screenshot,
+  settled,
+  sharedBrowser,
+  TestPages,
   VARIANTS,
   type NodeSocket,
   type Variant,
@@ -88,48 +91,26 @@ async function until(check: () => Promise<boolean>, what: string, ms = 5000): Pr
   }
 }
 
+after(closeSharedBrowser);
+
 describe('unread, title, notifications, order', { skip: browserSkip }, () => {
   let server: TestServer;
   let browser: Browser;
-  let pages: ChatPage[] = [];
-  let sockets: NodeSocket[] = [];
+  const pages = new TestPages(() => ({ browser, url: server.url }));
 
   before(async () => {
-    [server, browser] = await Promise.all([startServer({ env: { RATE_LIMIT_COUNT: '10000' } }), launchBrowser()]);
+    [server, browser] = await Promise.all([startServer({ env: { RATE_LIMIT_COUNT: '10000' } }), sharedBrowser()]);
   });
 
   after(async () => {
-    await browser?.close();
     await server?.stop();
   });
 
-  afterEach(async () => {
-    for (const p of pages) {
-      assert.deepEqual(await p.cspViolations(), [], 'no CSP violation');
-      assert.deepEqual(p.problems, [], 'no console error');
-      assert.deepEqual(p.dialogs, [], 'no dialog');
-      await p.close();
-    }
-    for (const s of sockets) s.close();
-    pages = [];
-    sockets = [];
-  });
+  afterEach(() => pages.done());
 
-  const signIn = async (name: string, v?: Variant): Promise<ChatPage> => {
-    const p = await ChatPage.signIn(
-      browser,
-      server.url,
-      name,
-      v && { viewport: v.viewport, colorScheme: v.colorScheme },
-    );
-    pages.push(p);
-    return p;
-  };
-  const connect = async (u: ApiUser): Promise<NodeSocket> => {
-    const s = await u.connect();
-    sockets.push(s);
-    return s;
-  };
+  const signIn = (name: string, v?: Variant): Promise<ChatPage> =>
+    pages.signIn(name, v && { viewport: v.viewport, colorScheme: v.colorScheme });
+  const connect = (u: ApiUser): Promise<NodeSocket> => pages.connect(u);
 
   test('the badge and the title survive a reload; another device reading the room clears them', async () => {
     const name = `Ann reload ${run}`;
@@ -181,7 +162,7 @@ describe('unread, title, notifications, order', { skip: browserSkip }, () => {
     await until(async () => (await toggle.getAttribute('aria-pressed')) === 'true', 'turned on');
     // Away from the button, its colour transition over: the pressed look as it stays.
     await ann.page.mouse.move(0, 400);
-    await sleep(300);
+    await settled(ann.page);
     await screenshot(ann.page, 'notify-on');
     await ann.reload();
     assert.equal(await toggle.getAttribute('aria-pressed'), 'true', 'the choice is remembered');

@@ -3,6 +3,7 @@
  * object for the chat page addressed by data-testid, and a node-side client (cookie + socket) to
  * drive other users without a browser.
  */
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -25,6 +26,37 @@ export function launchBrowser(): Promise<Browser> {
       '--no-first-run',
     ],
   });
+}
+
+let shared: Promise<Browser> | undefined;
+
+/**
+ * One Chromium for the whole test file, launched on first use (tests make their own contexts, so
+ * nothing carries over between them); the file closes it with `closeSharedBrowser` in a top-level
+ * `after`. A launch costs a second or more of CPU: once per file, not once per describe.
+ */
+export function sharedBrowser(): Promise<Browser> {
+  return (shared ??= launchBrowser());
+}
+
+export async function closeSharedBrowser(): Promise<void> {
+  const b = shared;
+  shared = undefined;
+  if (b) await (await b.catch(() => undefined))?.close();
+}
+
+/**
+ * Resolves once the page's CSS transitions and finite animations have ended (looked at from the
+ * next frame on, so a change just made has started its own): a screenshot or a colour check then
+ * sees the page as it stays. Endless ones (a spinner) do not count.
+ */
+export async function settled(page: Page): Promise<void> {
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await page.waitForFunction(() =>
+    document
+      .getAnimations()
+      .every((a) => a.playState !== 'running' || a.effect?.getComputedTiming().endTime === Infinity),
+  );
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
@@ -236,6 +268,53 @@ export class ChatPage {
 
   async close(): Promise<void> {
     await this.context.close();
+  }
+}
+
+/**
+ * The pages (and Node sockets) of one test, checked and closed after it: every page must end with
+ * no CSP violation, console error (unless `consoleErrors` allows them) or dialog. A describe makes
+ * one, signs users in with `signIn` and calls `done()` from its afterEach.
+ */
+export class TestPages {
+  private pages: ChatPage[] = [];
+  private sockets: ChatClient[] = [];
+
+  constructor(
+    /** The file's browser and server, read when a user signs in (they start in `before`). */
+    private readonly where: () => { browser: Browser; url: string },
+    private readonly opts: { consoleErrors?: boolean } = {},
+  ) {}
+
+  async signIn(name: string, opts?: SignInOptions): Promise<ChatPage> {
+    const { browser, url } = this.where();
+    const p = await ChatPage.signIn(browser, url, name, opts);
+    this.pages.push(p);
+    return p;
+  }
+
+  /** A Node socket closed after the test. */
+  async connect(user: ApiUser): Promise<ChatClient> {
+    const s = await user.connect();
+    this.sockets.push(s);
+    return s;
+  }
+
+  async done(): Promise<void> {
+    const pages = this.pages;
+    const sockets = this.sockets;
+    this.pages = [];
+    this.sockets = [];
+    for (const s of sockets) s.close();
+    try {
+      for (const p of pages) {
+        assert.deepEqual(await p.cspViolations(), [], 'no CSP violation');
+        if (!this.opts.consoleErrors) assert.deepEqual(p.problems, [], 'no console error');
+        assert.deepEqual(p.dialogs, [], 'no dialog');
+      }
+    } finally {
+      await Promise.all(pages.map((p) => p.close()));
+    }
   }
 }
 
