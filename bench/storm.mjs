@@ -1,10 +1,11 @@
 // The reconnect-storm scenario alone (bench/README.md, scenario 6): `node bench/storm.mjs`.
 // Settings: BENCH_STORM_SIZES (default 5000,10000: the first size is repeated, later ones run
-// once), BENCH_STORM_REPEAT (3), BENCH_STORM_VIA (balancer | direct), BENCH_STORM_SENDERS (200),
-// BENCH_STORM_BUDGET_S (150), BENCH_STORM_CPU_PROF (a directory: the first survivor runs with
-// --cpu-prof and leaves its profile there; use with one storm, e.g. BENCH_STORM_SIZES=5000
-// BENCH_STORM_REPEAT=1), and the bench's BENCH_REDIS_URL, BENCH_NODE_ENV, BENCH_LOG_LEVEL.
-// Writes bench/results/<run id>-storm.json.
+// once), BENCH_STORM_REPEAT (3), BENCH_STORM_VIA (direct | balancer), BENCH_STORM_SENDERS (200),
+// BENCH_STORM_BUDGET_S (150), BENCH_STORM_BACKLOG (the chat nodes' listen backlog, through
+// lib/backlog-hook.mjs; unset: Node's default 511, as deployed), BENCH_STORM_CPU_PROF (a
+// directory: the first survivor runs with --cpu-prof and leaves its profile there; use with one
+// storm, e.g. BENCH_STORM_SIZES=5000 BENCH_STORM_REPEAT=1), and the bench's BENCH_REDIS_URL,
+// BENCH_NODE_ENV, BENCH_LOG_LEVEL. Writes bench/results/<run id>-storm.json.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -54,9 +55,10 @@ async function main() {
       sizes,
       repeats: Math.max(1, Number(process.env.BENCH_STORM_REPEAT || 3)),
       senders: Number(process.env.BENCH_STORM_SENDERS || 200),
-      via: process.env.BENCH_STORM_VIA || 'balancer',
+      via: process.env.BENCH_STORM_VIA || 'direct',
       secure: NODE_ENV === 'production',
       budgetMs: Number(process.env.BENCH_STORM_BUDGET_S || 150) * 1000,
+      backlog: Number(process.env.BENCH_STORM_BACKLOG) || null,
       cpuProfDir: process.env.BENCH_STORM_CPU_PROF ? path.resolve(process.env.BENCH_STORM_CPU_PROF) : null,
       log,
     });

@@ -78,7 +78,11 @@ function relay(client) {
 
 const server = createServer({ noDelay: true }, relay);
 server.maxConnections = Infinity;
-server.listen(0, '127.0.0.1', () => process.send({ ready: true, port: server.address().port }));
+// A front end does not turn connections away: the accept queue is as long as the kernel allows
+// (net.core.somaxconn), not Node's default 511, which a storm of thousands overflows.
+server.listen({ port: 0, host: '127.0.0.1', backlog: 65535 }, () =>
+  process.send({ ready: true, port: server.address().port }),
+);
 
 process.on('message', (cmd) => {
   let result;
