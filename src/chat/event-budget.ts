@@ -1,10 +1,12 @@
 /**
  * The per-user event budget (CONTRACT: 50 events a second, bursts of 100, across all the user's
  * sockets and nodes): a token bucket per user, in Redis when there is one (one Lua call, Redis's
- * clock, so node clocks do not matter), else in process. An event refused for the budget takes
- * no token.
+ * clock, so node clocks do not matter; scripts.ts BUDGET_FN), else in process. An event refused
+ * for the budget takes no token. In Redis, a `text`'s token is taken by the store's posting
+ * script with the rate limit instead (`inStore`; chat/message-handlers.ts).
  */
 import type { RedisClient } from '../store/redis-client.js';
+import { BUDGET_TAKE } from '../store/scripts.js';
 import type { Ack } from '../shared/events.js';
 import { ERRORS } from '../shared/limits.js';
 import { textPayload } from '../shared/schemas.js';
@@ -13,31 +15,17 @@ import type { ChatStore } from '../store/types.js';
 export interface EventBudget {
   /** Takes one token for the user's event; false when the bucket is empty (refuse the event). */
   take(uid: string): Promise<boolean>;
+  /**
+   * Set where the bucket is in Redis: what the store's postMessage needs to take a `text`'s token
+   * in its own first step, with the rate limit (PostOptions.budget). Null in process.
+   */
+  readonly inStore: BudgetOptions | null;
 }
 
 export interface BudgetOptions {
   perSecond: number;
   burst: number;
 }
-
-/** KEYS: the user's bucket (hash t = tokens, ts = ms). ARGV: per second, burst. Returns 1 or 0. */
-const TAKE = `#!lua
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local b = redis.call('HMGET', KEYS[1], 't', 'ts')
-local tokens = tonumber(b[1]) or burst
-local ts = tonumber(b[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
-local ok = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  ok = 1
-end
-redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return ok
-`;
 
 type Scripts = { chatBudgetTake(key: string, perSecond: number, burst: number): Promise<number> };
 
@@ -50,9 +38,12 @@ export function createEventBudget(
   opts: BudgetOptions,
 ): EventBudget {
   if (redis) {
-    redis.defineCommand('chatBudgetTake', { numberOfKeys: 1, lua: TAKE });
+    redis.defineCommand('chatBudgetTake', { numberOfKeys: 1, lua: BUDGET_TAKE });
     const cmd = redis as unknown as Scripts;
-    return { take: async (uid) => (await cmd.chatBudgetTake(key(uid), opts.perSecond, opts.burst)) === 1 };
+    return {
+      take: async (uid) => (await cmd.chatBudgetTake(key(uid), opts.perSecond, opts.burst)) === 1,
+      inStore: { perSecond: opts.perSecond, burst: opts.burst },
+    };
   }
   const buckets = new Map<string, { tokens: number; ts: number }>();
   const refill = (b: { tokens: number; ts: number }, now: number): void => {
@@ -60,6 +51,7 @@ export function createEventBudget(
     b.ts = now;
   };
   return {
+    inStore: null,
     async take(uid) {
       const now = Date.now();
       if (buckets.size >= MEMORY_SWEEP_AT) {

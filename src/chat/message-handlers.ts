@@ -7,9 +7,12 @@ import { historyPayload, parseMessageText, roomPayload, textPayload } from '../s
 import type { Message } from '../shared/types.js';
 import type { ChatStore } from '../store/types.js';
 import { Refusal } from './handler.js';
+import type { EventBudget } from './event-budget.js';
 import type { Throttle } from './throttle.js';
 import type { ChatNamespace, ChatSocket } from './types.js';
 import { parsePayload, requireMember } from './validate.js';
+
+type OverBudget = (uid: string, event: string, payload: unknown) => Promise<Ack<{ id: string; time: string }>>;
 
 export interface MessageHandlerDeps {
   store: ChatStore;
@@ -17,27 +20,50 @@ export interface MessageHandlerDeps {
   /** Typing notices: once per LIMITS.typingIntervalMs per user and room, across sockets and nodes. */
   throttle: Throttle;
   typingKey: (roomId: string, uid: string) => string;
+  /**
+   * Set when `text`'s event-budget token is taken here rather than before the handler
+   * (socket-server.ts): by the store's posting script, or by `budget.take` for a `text` refused
+   * before it. Either way the budget comes first, as for every event (CONTRACT).
+   */
+  textBudget?: { budget: EventBudget; overBudget: OverBudget } | null;
 }
 
-export function createMessageHandlers({ store, nsp, throttle, typingKey }: MessageHandlerDeps) {
+export function createMessageHandlers({ store, nsp, throttle, typingKey, textBudget = null }: MessageHandlerDeps) {
+  /** A `text` refused before the store: its budget token first (over budget answers that instead). */
+  const refuseText = async (uid: string, payload: unknown, refusal: () => Promise<never>) => {
+    if (textBudget && !(await textBudget.budget.take(uid))) return textBudget.overBudget(uid, 'text', payload);
+    return refusal();
+  };
   return {
     async text(socket: ChatSocket, payload: unknown): Promise<Ack<{ id: string; time: string }>> {
-      const { room_id, msg, client_id } = parsePayload(textPayload, payload);
       const user = socket.data;
+      let parsed: ReturnType<typeof parsePayload<typeof textPayload>>;
+      try {
+        parsed = parsePayload(textPayload, payload);
+      } catch (err) {
+        return refuseText(user.uid, payload, () => Promise.reject(err as Error));
+      }
+      const { room_id, msg, client_id } = parsed;
       const text = parseMessageText(msg);
       if (text === null) {
-        // The contract answers `not a member` before `invalid message`.
-        await requireMember(store, user.uid, room_id);
-        throw new Refusal(ERRORS.invalidMessage);
+        return refuseText(user.uid, payload, async () => {
+          // The contract answers `not a member` before `invalid message`.
+          await requireMember(store, user.uid, room_id);
+          throw new Refusal(ERRORS.invalidMessage);
+        });
       }
-      const result = await store.postMessage({
-        room_id,
-        uid: user.uid,
-        name: user.name,
-        picture: user.picture,
-        msg: text,
-        ...(client_id === undefined ? {} : { client_id }),
-      });
+      const result = await store.postMessage(
+        {
+          room_id,
+          uid: user.uid,
+          name: user.name,
+          picture: user.picture,
+          msg: text,
+          ...(client_id === undefined ? {} : { client_id }),
+        },
+        textBudget ? { budget: textBudget.budget.inStore ?? undefined } : undefined,
+      );
+      if (!result.ok && result.overBudget && textBudget) return textBudget.overBudget(user.uid, 'text', payload);
       if (!result.ok) throw new Refusal(result.error);
       // Delivered by the store (fanout.ts); a resend of a stored client id was delivered then.
       return { ok: true, id: result.id, time: result.time };

@@ -142,12 +142,23 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
   };
   nsp.use((socket, next) => void admit(socket, next));
 
+  const budget = createEventBudget(deps.redis, (uid) => keys.userBudget(uid), {
+    perSecond: config.eventsPerSecond,
+    burst: config.eventBurst,
+  });
+  const overBudget = overBudgetAnswer(store);
+  // `text` takes its budget token in the store's posting script, with the rate limit (one round
+  // trip fewer per message), where both live in Redis; message-handlers.ts takes it itself for a
+  // `text` refused before the store.
+  const textBudget = store.takesTextBudget && budget.inStore ? { budget, overBudget } : null;
+
   const rooms = createRoomHandlers({ store, notify });
   const messages = createMessageHandlers({
     store,
     nsp,
     throttle: createThrottle(deps.redis),
     typingKey: (roomId, uid) => keys.typing(roomId, uid),
+    textBudget,
   });
   const handlers: { [E in keyof ClientToServerEvents]: (socket: ChatSocket, payload: unknown) => Promise<object> } = {
     ...rooms,
@@ -155,12 +166,6 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
     ...createCatchUpHandlers({ store }),
     ...createMemberHandlers({ store, nsp, presence: limiter }),
   };
-
-  const budget = createEventBudget(deps.redis, (uid) => keys.userBudget(uid), {
-    perSecond: config.eventsPerSecond,
-    burst: config.eventBurst,
-  });
-  const overBudget = overBudgetAnswer(store);
 
   nsp.on('connection', (socket) => {
     const { uid } = socket.data;
@@ -175,9 +180,13 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
     const queue = new SocketQueue(logger, { uid, socket: socket.id }, deps.drain, deps.metrics);
     for (const event of Object.keys(handlers) as (keyof ClientToServerEvents)[]) {
       const handle = handlers[event];
-      // Every event counts toward the user's budget first (CONTRACT), across sockets and nodes.
-      const run = async (payload: unknown): Promise<object> =>
-        (await budget.take(uid)) ? handle(socket, payload) : overBudget(uid, event, payload);
+      // Every event counts toward the user's budget first (CONTRACT), across sockets and nodes
+      // (`text`'s token is the handler's to take, where textBudget says so).
+      const run =
+        event === 'text' && textBudget
+          ? (payload: unknown): Promise<object> => handle(socket, payload)
+          : async (payload: unknown): Promise<object> =>
+              (await budget.take(uid)) ? handle(socket, payload) : overBudget(uid, event, payload);
       socket.on(event, (payload: unknown, ack: unknown) => {
         // `emit('text', cb)`: the acknowledgement came where the payload belongs. It is answered
         // (`invalid payload`), not left waiting forever.

@@ -24,6 +24,7 @@ import {
   type HistoryRange,
   type JoinRandomResult,
   type MessageDraft,
+  type PostOptions,
   type PostResult,
   type ReadMark,
   type StoreLimits,
@@ -53,7 +54,7 @@ const RANDOM_CLAIM_TRIES = 50;
 
 const COMMANDS = {
   chatPostMessage: { numberOfKeys: 3, lua: scripts.POST_MESSAGE },
-  chatRateTake: { numberOfKeys: 1, lua: scripts.RATE_TAKE },
+  chatTextTake: { numberOfKeys: 2, lua: scripts.TEXT_TAKE },
   chatReadForward: { numberOfKeys: 2, lua: scripts.READ_FORWARD },
   chatReadClamp: { numberOfKeys: 2, lua: scripts.READ_CLAMP },
   chatRandomClaim: { numberOfKeys: 1, lua: scripts.RANDOM_CLAIM },
@@ -121,6 +122,11 @@ export class RedisStore implements ChatStore {
   private readonly replicaWait: ReplicaWait | null;
   private readonly cmd: Commands;
   private readonly endOfTurn = createTurnBatcher();
+  /** postMessage's rate-log tokens: a random id of this store and a count (a random token per
+   *  message cost ~2 % of the server's CPU in the profile). */
+  private readonly tokenPrefix = `${randomBytes(6).toString('hex')}:`;
+  private posts = 0;
+  readonly takesTextBudget = true;
 
   constructor(opts: RedisStoreOptions) {
     this.redis = opts.redis;
@@ -496,7 +502,9 @@ export class RedisStore implements ChatStore {
   }
 
   /**
-   * 1. The user's slot: a place in the rate limit (atomic, across nodes), with a token.
+   * 1. The user's slot: with `options.budget`, a token of the user's event budget (none left:
+   *    refused `overBudget`, nothing else done); then a place in the rate limit (atomic, across
+   *    nodes), with a token. One script (TEXT_TAKE), one round trip.
    * 2. The room's slot: the client id (a resend answers the stored message), membership, the
    *    append and the publish, atomically — so deliveries follow storage order on every node.
    * A post refused in step 2 (not a member, or a resend) gives its place back: refused events do
@@ -505,19 +513,26 @@ export class RedisStore implements ChatStore {
    * The sender's read mark moves to their message in their slot after the ack is due: issued
    * before the ack, so their next request on this node finds it.
    */
-  async postMessage(draft: MessageDraft): Promise<PostResult> {
+  async postMessage(draft: MessageDraft, options: PostOptions = {}): Promise<PostResult> {
     const type = draft.type ?? 'user';
     const time = new Date().toISOString();
     const cid = draft.client_id ?? '';
     const rateKey = this.keys.rateLimit(draft.uid);
-    const token = `${draft.room_id} ${randomBytes(6).toString('hex')}`;
+    // Unique among the user's places in the rate log, across nodes: this store's random id and a count.
+    const token = `${draft.room_id} ${this.tokenPrefix}${(this.posts += 1)}`;
     await this.endOfTurn();
-    const taken = await this.cmd.chatRateTake(
+    const budget = options.budget;
+    const step = (await this.cmd.chatTextTake(
       rateKey,
+      this.keys.userBudget(draft.uid),
       this.limits.rateLimitCount,
       this.limits.rateLimitWindowMs,
       token,
-    );
+      budget?.perSecond ?? '',
+      budget?.burst ?? '',
+    )) as 0 | 1 | 2;
+    if (step === 0) return { ok: false, error: 'rate limited', overBudget: true };
+    const taken = step === 2;
     const reply = (await this.cmd.chatPostMessage(
       this.keys.roomMembers(draft.room_id),
       this.keys.roomMessages(draft.room_id),
@@ -535,15 +550,15 @@ export class RedisStore implements ChatStore {
       roomChannel(draft.room_id),
       cid,
       this.limits.clientIdKeepMs,
-      taken === 1 ? 'post' : 'check',
+      taken ? 'post' : 'check',
     )) as [0, 'not a member'] | [1, string, number?] | [2, string];
-    if (taken === 1 && reply[0] !== 1) await this.redis.zrem(rateKey, token);
+    if (taken && reply[0] !== 1) await this.redis.zrem(rateKey, token);
     if (reply[0] === 0) return { ok: false, error: reply[1] };
     if (reply[0] === 2) {
       const [id = '', storedTime = ''] = reply[1].split(' ');
       return { ok: true, id, time: storedTime, message: null };
     }
-    if (taken !== 1) return { ok: false, error: 'rate limited' };
+    if (!taken) return { ok: false, error: 'rate limited' };
     // Acknowledged only once a replica has it too (on a cluster; see replica-wait.ts).
     if (this.replicaWait) await this.replicaWait(this.keys.roomMessages(draft.room_id));
     const { room_id, uid, name, picture, msg } = draft;

@@ -104,18 +104,53 @@ return {1, id, n}
 `;
 
 /**
- * User slot: takes one place in the user's `text` rate limit (a sliding window log).
- * KEYS: the user's rate log. ARGV: count, window ms, token (unique; `refund` removes it).
- * Returns 1 (taken) or 0 (the user is at the limit; nothing taken).
+ * The per-user event budget (CONTRACT: 50 events a second, bursts of 100): a token bucket in a
+ * hash {t: tokens, ts: ms} on Redis's clock. `take_budget(key, now, rate, burst)` takes one token,
+ * 1, or takes none when the bucket is empty, 0. Used alone for every event (BUDGET_TAKE,
+ * src/chat/event-budget.ts) and, for `text`, in one script with the rate limit (TEXT_TAKE).
  */
-export const RATE_TAKE = `#!lua
+const BUDGET_FN = `
+local function take_budget(key, now, rate, burst)
+  local b = redis.call('HMGET', key, 't', 'ts')
+  local tokens = tonumber(b[1]) or burst
+  local ts = tonumber(b[2]) or now
+  tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
+  local ok = 0
+  if tokens >= 1 then
+    tokens = tokens - 1
+    ok = 1
+  end
+  redis.call('HSET', key, 't', tostring(tokens), 'ts', now)
+  redis.call('PEXPIRE', key, math.ceil(burst / rate * 1000) + 1000)
+  return ok
+end
+`;
+
+/** User slot. KEYS: the user's budget. ARGV: per second, burst. Returns 1 (a token taken) or 0. */
+export const BUDGET_TAKE = `#!lua
 ${NOW}
+${BUDGET_FN}
+return take_budget(KEYS[1], now, tonumber(ARGV[1]), tonumber(ARGV[2]))
+`;
+
+/**
+ * User slot: a `text`'s first step. With a budget (ARGV[4] ~= ''), one token of the user's event
+ * budget first, as every event's (BUDGET_FN); then one place in the user's `text` rate limit (a
+ * sliding window log). KEYS: the user's rate log, their budget. ARGV: count, window ms, token
+ * (unique; the caller removes it to give the place back), per second ('' = no budget step), burst.
+ * Returns 0 (the budget is empty: nothing taken), 1 (the user is at the rate limit: only the
+ * budget's token taken) or 2 (both taken).
+ */
+export const TEXT_TAKE = `#!lua
+${NOW}
+${BUDGET_FN}
+if ARGV[4] ~= '' and take_budget(KEYS[2], now, tonumber(ARGV[4]), tonumber(ARGV[5])) == 0 then return 0 end
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 1 end
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
-return 1
+return 2
 `;
 
 /**

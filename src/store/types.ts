@@ -47,7 +47,17 @@ export type PostResult =
        */
       message: Message | null;
     }
-  | { ok: false; error: 'not a member' | 'rate limited' };
+  /** `overBudget`: refused for the user's event budget (PostOptions.budget), before anything else. */
+  | { ok: false; error: 'not a member' | 'rate limited'; overBudget?: true };
+
+/**
+ * `budget`: the user's event budget (CONTRACT: every event counts) is taken in the post's own
+ * first step, with the rate limit (one Redis round trip fewer per message), by a store that can
+ * (`ChatStore.takesTextBudget`); the socket layer then takes none for `text` itself.
+ */
+export interface PostOptions {
+  budget?: { perSecond: number; burst: number };
+}
 
 /** A read mark as it stands after `markRead`, and whether this call moved it. */
 export interface ReadMark {
@@ -150,7 +160,9 @@ export interface ChatStore {
    * stored to the room's sockets on every node itself (fanout.ts), in storage order; a resend
    * (message null) is delivered no more.
    */
-  postMessage(draft: MessageDraft): Promise<PostResult>;
+  postMessage(draft: MessageDraft, options?: PostOptions): Promise<PostResult>;
+  /** Whether postMessage takes PostOptions.budget (the Redis store: the budget lives in Redis). */
+  readonly takesTextBudget?: boolean;
 
   /** The message stored for this client id (user and room), if it is remembered still. */
   findClientId(roomId: string, uid: string, clientId: string): Promise<{ id: string; time: string } | null>;

@@ -327,7 +327,7 @@ describe('abuse: fuzzed payloads on every event', { timeout: 180_000 }, () => {
       // Bookkeeping that every event or the heartbeat touches (the event budget, socket leases,
       // presence, typing throttles, read marks) is not state a refusal changed; stored messages
       // and their client ids are, and only the accepted texts may account for those.
-      const bookkeeping = /:(budget|sockets|reads|rate)$|:presence$|:typing:/;
+      const bookkeeping = /:(budget|sockets|reads|read-n|rate)$|:presence$|:typing:/;
       const allowed = (k: string): boolean =>
         bookkeeping.test(k) ||
         (acceptedTexts.length > 0 &&

@@ -118,6 +118,54 @@ describe('budgets and limits across two nodes', { skip: redisSkip, timeout: 120_
     }
   });
 
+  test('text takes its budget token in the posting script: posted, refused or malformed, each counts, and the budget comes first', async () => {
+    // One token a second, bursts of 10, and a rate limit that never refuses: what runs out here
+    // is the budget. (`text`'s token is taken with its rate-limit place, one script: redis-store.ts.)
+    const slow = await startInProcess({
+      redis: true,
+      prefix,
+      env: { EVENTS_PER_SECOND: '1', EVENT_BURST: '10', RATE_LIMIT_COUNT: '1000' },
+    });
+    try {
+      const me = await signIn(slow.url, uname('text budget'));
+      const roomId = await group(me, 'Text budget', []);
+      const tab = await openTab(me, slow.url);
+      const sent = await Promise.all(
+        Array.from({ length: 14 }, (_, i) => emitAck(tab.socket, 'text', { room_id: roomId, msg: `m${i}` })),
+      );
+      const ok = sent.filter((r) => r.ok).length;
+      // 10 in the bucket, `joined` took one, at most a few came back meanwhile.
+      assert.ok(ok >= 8 && ok <= 12, `texts within the budget: ${ok}`);
+      assert.deepEqual(new Set(sent.filter((r) => !r.ok).map((r) => (r.ok ? '' : r.error))), new Set(['rate limited']));
+      // The budget is spent for every event, and comes before every other refusal.
+      const after = await Promise.all([
+        emitAck(tab.socket, 'text', { room_id: roomId, msg: '   ' }),
+        emitAck(tab.socket, 'text', { room_id: 'nowhere', msg: 'x' }),
+        emitAck(tab.socket, 'text', { room_id: roomId }),
+        emitAck(tab.socket, 'history', { room_id: roomId, limit: 1 }),
+      ]);
+      assert.deepEqual(
+        after.map((r) => (r.ok ? 'ok' : r.error)),
+        ['rate limited', 'rate limited', 'rate limited', 'rate limited'],
+      );
+      // Stored: exactly the texts answered ok (read on a node of the contract's budget: this
+      // user's bucket refills 50 times as fast there).
+      const fresh = await startInProcess({ redis: true, prefix });
+      try {
+        const reader = await openTab(me, fresh.url);
+        const h = (await emitAck(reader.socket, 'history', { room_id: roomId, limit: 50 })) as {
+          ok: boolean;
+          messages?: { type: string }[];
+        };
+        assert.equal(h.messages?.filter((m) => m.type === 'user').length, ok);
+      } finally {
+        await fresh.stop();
+      }
+    } finally {
+      await slow.stop();
+    }
+  });
+
   test('typing: once per 2 s per user and room, from 20 sockets on two nodes', async () => {
     const me = await user('typist');
     const reader = await user('reader');

@@ -314,6 +314,35 @@ describe('RedisStore on real Redis', () => {
     );
   });
 
+  test("postMessage with the user's budget: its token and the rate place in one script, and an empty budget stops there", async () => {
+    const keys = freshKeys();
+    const setup = new RedisStore({ redis: clients[0] as RedisClient, keys, limits, channelPrefix });
+    const g = await setup.createGroup(user('bud'), 'B', []);
+    const counted = client('count-budget');
+    const store = new RedisStore({ redis: counted, keys, limits, channelPrefix });
+    await counted.ping();
+    const rt = countRoundTrips(counted);
+    const budget = { perSecond: 0.001, burst: 2 };
+    const post = (msg: string) =>
+      store.postMessage({ room_id: g.room_id, uid: 'bud', name: 'B', picture: '', msg }, { budget });
+    rt.reset();
+    const first = await post('one');
+    assert.equal(first.ok, true);
+    // The take (budget + rate), the post, and the read mark (sent before the answer, not awaited).
+    assert.deepEqual(rt.commands, ['evalsha', 'evalsha', 'evalsha'].slice(0, rt.commands.length));
+    assert.ok(rt.commands.length >= 2 && rt.trips === 2, `${rt.trips} round trips: ${rt.commands.join(' ')}`);
+    assert.equal((await post('two')).ok, true);
+    await counted.ping(); // the read mark's script, queued behind the answer, has gone out
+    rt.reset();
+    assert.deepEqual(await post('three'), { ok: false, error: 'rate limited', overBudget: true });
+    assert.deepEqual(rt.commands, ['evalsha'], 'nothing after the empty budget');
+    const stored = await setup.history(g.room_id, { limit: 10 });
+    assert.deepEqual(
+      stored.filter((m) => m.type === 'user').map((m) => m.msg),
+      ['one', 'two'],
+    );
+  });
+
   test('every command sent (store, leases and presence, budget, throttle, limiter) names keys of one cluster slot', async () => {
     const keys = freshKeys();
     const redis = client('slots');
