@@ -1,7 +1,6 @@
 // `npm run bench`: the chat's throughput, latency, memory and page cost on loopback, against a
 // bare Socket.IO relay as the ceiling. See bench/README.md for what each figure means.
 // BENCH_QUICK=1: a ~2 minute smoke run (shorter steps, fewer scenarios sizes).
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -12,6 +11,7 @@ import { median } from './lib/stats.mjs';
 import { startRedisProxy } from './lib/redis-proxy.mjs';
 import { firstPaint, measurePage, pageWeight } from './lib/page.mjs';
 import { scenarioStorm, stormLines, stormTargets } from './lib/storm.mjs';
+import { startLoadgenProcess } from './lib/loadgen-ipc.mjs';
 import { startCluster } from './lib/cluster.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -100,46 +100,7 @@ const overBudget = () => Date.now() - t0 > BUDGET_MS;
 const skipped = [];
 const log = (...a) => console.log(`[bench +${Math.round((Date.now() - t0) / 1000)}s]`, ...a);
 
-function startLoadgen() {
-  // The generator runs with the servers' Node flags too: its own collector pauses would otherwise
-  // be counted as the server's latency.
-  const child = fork(path.join(root, 'bench', 'loadgen.mjs'), [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: NODE_FLAGS,
-  });
-  const pending = new Map();
-  let seq = 0;
-  let readyResolve;
-  const ready = new Promise((r) => (readyResolve = r));
-  child.on('message', (m) => {
-    if (m.ready) return readyResolve();
-    const p = pending.get(m.seq);
-    pending.delete(m.seq);
-    if (m.ok) p.resolve(m.result);
-    else p.reject(new Error(`loadgen: ${m.error}`));
-  });
-  child.on('exit', (code) => {
-    for (const p of pending.values()) p.reject(new Error(`loadgen exited with ${code}`));
-  });
-  const call = (type, args = {}) =>
-    new Promise((resolve, reject) => {
-      const id = ++seq;
-      pending.set(id, { resolve, reject });
-      child.send({ ...args, type, seq: id });
-    });
-  return ready.then(() => ({
-    pid: child.pid,
-    call,
-    async close() {
-      if (child.exitCode !== null) return;
-      const done = new Promise((r) => child.once('exit', r));
-      await call('close').catch(() => {});
-      const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await done;
-      clearTimeout(killer);
-    },
-  }));
-}
+const startLoadgen = () => startLoadgenProcess(NODE_FLAGS);
 
 const chatEnv = (extra = {}) => ({
   NODE_ENV,

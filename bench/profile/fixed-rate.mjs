@@ -15,10 +15,11 @@
 // `--signal` sends SIGUSR2 at each step's start and end (for alloc-hook.mjs, a sampled profile
 // of every allocation); `--contract-limit` keeps the contract's rate limit (20 per 10 s), as the
 // bench's 1 msg/s steps do.
-import { fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { startLoadgenProcess } from '../lib/loadgen-ipc.mjs';
 import { cpuSeconds } from '../lib/proc.mjs';
 import { freePort, root, startFlags, startRedis, deleteKeys } from '../lib/servers.mjs';
 
@@ -140,38 +141,7 @@ async function startServer(v, redisUrl, tag) {
   };
 }
 
-function startLoadgen() {
-  const child = fork(path.join(root, 'bench', 'loadgen.mjs'), [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: startFlags(),
-  });
-  const pending = new Map();
-  let seq = 0;
-  let readyResolve;
-  const ready = new Promise((r) => (readyResolve = r));
-  child.on('message', (m) => {
-    if (m.ready) return readyResolve();
-    const p = pending.get(m.seq);
-    pending.delete(m.seq);
-    if (m.ok) p.resolve(m.result);
-    else p.reject(new Error(m.error));
-  });
-  const call = (type, args = {}) =>
-    new Promise((resolve, reject) => {
-      const id = ++seq;
-      pending.set(id, { resolve, reject });
-      child.send({ ...args, type, seq: id });
-    });
-  return ready.then(() => ({
-    call,
-    async close() {
-      const done = new Promise((r) => child.once('exit', r));
-      await call('close').catch(() => {});
-      await Promise.race([done, sleep(3000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  }));
-}
+const startLoadgen = () => startLoadgenProcess(startFlags());
 
 const median = (xs) => {
   const s = xs.filter((x) => x != null && Number.isFinite(x)).sort((a, b) => a - b);
