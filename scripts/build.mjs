@@ -149,7 +149,9 @@ if (!only || only === 'client') {
     if (!f.startsWith(path.join(root, 'node_modules'))) ours += w.gz;
     return `  ${name.padEnd(24)} ${kb(w.gz).padStart(9)} gzip (${kb(w.raw)})`;
   });
-  console.log(`build: the chat page's scripts and styles, gzip: ${kb(all)} (ours ${kb(ours)}, vendor ${kb(all - ours)})`);
+  console.log(
+    `build: the chat page's scripts and styles, gzip: ${kb(all)} (ours ${kb(ours)}, vendor ${kb(all - ours)})`,
+  );
   if (process.env.BUILD_WEIGHTS !== '0') console.log(lines.join('\n'));
 
   // Files of earlier builds go once they are an hour old: a page loaded before a rebuild (npm run
