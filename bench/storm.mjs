@@ -82,10 +82,11 @@ async function main() {
   console.log(`\nwrote ${path.relative(root, file)}; elapsed ${Math.round((Date.now() - t0) / 1000)} s`);
 }
 
-process.on('SIGINT', () => {
-  killAll();
-  process.exit(130);
-});
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.on(signal, () => {
+    killAll(); // the chat nodes and Redis; the generators and balancers go with this process's exit
+    process.exit(130);
+  });
 main().catch((err) => {
   console.error(err);
   killAll();
