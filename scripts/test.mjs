@@ -3,6 +3,9 @@
 // lacks (Redis, Chromium) are skipped with the reason — unless CI=true, where nothing may skip.
 // A suite never runs against a build older than src/: without the build stage in this run,
 // scripts/ensure-build.mjs rebuilds first when anything it is built from is newer.
+//
+// Stages run side by side where that pays on 2 cores (`plan` below; TEST_OVERLAP=0 runs them one
+// at a time): a stage running beside another has its output held and printed whole when it ends.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import net from 'node:net';
@@ -25,28 +28,38 @@ const timings = [];
 const runStart = Date.now();
 const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
-// Streams the stage's output as it comes (CI shows progress) and keeps it to count results.
-function run(name, cmd, args, env = {}) {
-  console.log(`\n=== ${name}: ${[cmd, ...args].join(' ')}`);
+// Streams the stage's output as it comes (CI shows progress), or with `held` keeps it and prints
+// it whole when the stage ends (stages side by side must not interleave); counts its results.
+function run(name, cmd, args, env = {}, held = false) {
+  const header = `\n=== ${name}: ${[cmd, ...args].join(' ')}`;
+  console.log(held ? `${header}\n    (beside other stages: its output when it ends)` : header);
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(cmd, args, {
       cwd: root,
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
+    let all = '';
     child.stdout.on('data', (d) => {
-      process.stdout.write(d);
+      if (held) all += d.toString();
+      else process.stdout.write(d);
       out += d.toString();
     });
+    child.stderr.on('data', (d) => {
+      if (held) all += d.toString();
+      else process.stderr.write(d);
+    });
     child.on('close', (status) => {
+      const ms = Date.now() - started;
+      if (held) process.stdout.write(`${header}\n${all}=== ${name}: ended after ${secs(ms)}\n`);
       const count = (label) => Number(out.match(new RegExp(`^[ℹ#] ${label} (\\d+)$`, 'm'))?.[1] ?? 0);
       totals.passed += count('pass');
       totals.failed += count('fail');
       totals.skipped += count('skipped');
       if (status !== 0) failedStages.push(name);
-      timings.push({ name, ms: Date.now() - started, ok: status === 0 });
+      timings.push({ name, ms, ok: status === 0 });
       resolve(status === 0);
     });
   });
@@ -114,6 +127,10 @@ const clusterConcurrency = Number(process.env.TEST_CLUSTER_CONCURRENCY ?? 2);
 // The files that mostly wait (30-45 s each here) start first, so the short ones fill the gaps
 // beside them instead of one of them running alone at the end.
 const slowFiles = [
+  'browser/readable',
+  'browser/a11y',
+  'browser/chat',
+  'browser/people',
   'integration/bench-smoke',
   'integration/exactly-once-redis',
   'integration/read-presence',
@@ -140,33 +157,65 @@ const onClusterToo = [
   'read-presence.test.ts',
   'multi-node.test.ts',
 ].map((f) => path.join('test', 'integration', f));
-let built = false;
+// Browser files two at a time (TEST_BROWSER_CONCURRENCY): each starts its own server (port 0,
+// its own key prefix) and Chromium, and every user name carries the file's random tag. Measured
+// here with other agents' benches on the same 2 cores (load 15-22): 1016 s one at a time, 425-490
+// s two at a time (three runs, all passing).
+const browserConcurrency = Number(process.env.TEST_BROWSER_CONCURRENCY ?? 2);
 
+// Steps run one after another; the lanes of a step side by side, each lane's stages in order.
+// lint and typecheck are one process each (one core each), beside the build and the unit files;
+// the Firebase suite (mostly the emulator's start and second-long waits) beside the cluster stage.
+// The integration and browser stages run alone: the first has clock-bound budget tests and three
+// files at a time already, the second keeps both cores busy. Measured (loaded machine, as above):
+// the first step 78-106 s instead of 162 s one after another, cluster beside Firebase 77-133 s
+// instead of 186 s.
+const overlap = process.env.TEST_OVERLAP !== '0';
+const plan = overlap
+  ? [[['lint'], ['typecheck'], ['build', 'unit']], [['integration']], [['cluster'], ['firebase']], [['browser']]]
+  : all.map((stage) => [[stage]]);
+const steps = plan
+  .map((lanes) => lanes.map((lane) => lane.filter((stage) => stages.includes(stage))).filter((l) => l.length > 0))
+  .filter((lanes) => lanes.length > 0);
+for (const stage of stages) {
+  if (!all.includes(stage)) {
+    console.error(`unknown stage ${stage}; stages: ${all.join(', ')}`);
+    process.exit(2);
+  }
+}
+
+// The suites wait for the build stage of this run, or else for ensure-build (once).
 // A failed build stops the run: the suites would test the previous build.
-stages: for (const stage of stages) {
-  if (suites.includes(stage) && !built) {
-    built = await run('build (if older than src/)', process.execPath, ['scripts/ensure-build.mjs']);
-    if (!built) break;
+let building;
+const needBuild = (held) =>
+  (building ??= run('build (if older than src/)', process.execPath, ['scripts/ensure-build.mjs'], {}, held));
+let buildFailed = false;
+
+async function runStage(stage, held) {
+  if (suites.includes(stage) && !(await needBuild(held))) {
+    buildFailed = true;
+    return;
   }
   switch (stage) {
     case 'lint':
-      if (await run('lint', 'npx', ['eslint', '.', '--max-warnings', '0']))
-        await run('format', 'npx', ['prettier', '--check', '.']);
+      if (await run('lint', 'npx', ['eslint', '.', '--max-warnings', '0'], {}, held))
+        await run('format', 'npx', ['prettier', '--check', '.'], {}, held);
       break;
     case 'typecheck':
       // `npm run typecheck` covers the server, the browser code and the tests.
-      await run('typecheck', 'npm', ['run', '-s', 'typecheck']);
+      await run('typecheck', 'npm', ['run', '-s', 'typecheck'], {}, held);
       break;
     case 'build':
-      built = await run('build', process.execPath, ['scripts/build.mjs']);
-      if (!built) break stages;
+      building = run('build', process.execPath, ['scripts/build.mjs'], {}, held);
+      if (!(await building)) buildFailed = true;
       break;
     case 'unit':
     case 'integration': {
       const list = stage === 'integration' ? slowestFirst(files(stage)) : files(stage);
       if (list.length === 0) break;
       if (!hasRedis) skip(`${stage} (Redis parts)`, `no Redis at ${redisUrl}; its tests skip themselves`);
-      await run(stage, process.execPath, nodeTest(list, stage === 'integration' ? integrationConcurrency : 1), testEnv);
+      const concurrency = stage === 'integration' ? integrationConcurrency : 1;
+      await run(stage, process.execPath, nodeTest(list, concurrency), testEnv, held);
       break;
     }
     case 'cluster': {
@@ -175,14 +224,14 @@ stages: for (const stage of stages) {
         break;
       }
       const nodeArgs = nodeTest(slowestFirst([...onClusterToo, ...files('cluster')]), clusterConcurrency).slice(3);
-      await run('cluster', process.execPath, ['--import', 'tsx', 'test/cluster/run.ts', ...nodeArgs], testEnv);
+      await run('cluster', process.execPath, ['--import', 'tsx', 'test/cluster/run.ts', ...nodeArgs], testEnv, held);
       break;
     }
     case 'browser': {
-      const list = files('browser');
+      const list = slowestFirst(files('browser'));
       if (list.length === 0) break;
       if (!hasChromium) skip('browser', `no Chromium at ${chromium} (apt-get install -y chromium)`);
-      else await run('browser', process.execPath, nodeTest(list), testEnv);
+      else await run('browser', process.execPath, nodeTest(list, browserConcurrency), testEnv, held);
       break;
     }
     case 'firebase': {
@@ -204,13 +253,24 @@ stages: for (const stage of stages) {
         ],
         // CI set for the CLI keeps it from fetching its message of the day (no network here).
         { ...testEnv, CI: '1' },
+        held,
       );
       break;
     }
-    default:
-      console.error(`unknown stage ${stage}; stages: ${all.join(', ')}`);
-      process.exit(2);
   }
+}
+
+for (const lanes of steps) {
+  const held = lanes.length > 1;
+  await Promise.all(
+    lanes.map(async (lane) => {
+      for (const stage of lane) {
+        if (buildFailed) break;
+        await runStage(stage, held);
+      }
+    }),
+  );
+  if (buildFailed) break;
 }
 
 if (timings.length > 0) {
