@@ -15,7 +15,7 @@ import type { Server as IoServer } from 'socket.io';
 import { ConfigError } from './config.js';
 import { exitAfterShutdown, fail, listenError, loadConfigOrExit } from './lifecycle.js';
 import { createLogger, loggerOptions } from './logger.js';
-import { createChatServer } from './server.js';
+import { createChatServer, LISTEN_BACKLOG } from './server.js';
 
 /** Longer than a worker's own drain (server.ts), so a clean shutdown is never cut short. */
 const WORKER_STOP_MS = 20_000;
@@ -82,7 +82,7 @@ async function runPrimary(): Promise<void> {
   started = true;
   const port = await new Promise<number>((resolve, reject) => {
     httpServer.once('error', reject);
-    httpServer.listen(config.port, () => {
+    httpServer.listen({ port: config.port, backlog: LISTEN_BACKLOG }, () => {
       const addr = httpServer.address();
       resolve(typeof addr === 'object' && addr ? addr.port : config.port);
     });

@@ -34,6 +34,16 @@ import { createRedisClient, whenReady, type RedisClient } from './store/redis-cl
 import type { ChatStore } from './store/types.js';
 
 /** The project root (dist/.. or src/..): views/ and public/ live there. */
+/**
+ * The listen backlog: connections the kernel holds before `accept`. When a node dies, its
+ * clients all come back at once to the others; with Node's default of 511 the kernel dropped
+ * 16-18 thousand SYNs in one bench storm of 3,000 reconnects, each costing its client a TCP
+ * retry (1 s, then 3 s...), and the last client caught up after 23.5-27.1 s; with 4,096 none was
+ * dropped and the last caught up at 16.5 s (bench/README.md, scenario 6). The kernel caps it at
+ * net.core.somaxconn (4,096 on current Linux).
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface ChatServer {
@@ -193,7 +203,7 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
     listen(port) {
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
-        httpServer.listen(port, () => {
+        httpServer.listen({ port, backlog: LISTEN_BACKLOG }, () => {
           const addr = httpServer.address();
           resolve(typeof addr === 'object' && addr ? addr.port : port);
         });
