@@ -5,7 +5,7 @@ import type { Ack } from '../shared/events.js';
 import { ERRORS, LIMITS } from '../shared/limits.js';
 import { historyPayload, parseMessageText, roomPayload, textPayload } from '../shared/schemas.js';
 import type { Message } from '../shared/types.js';
-import type { ChatStore } from '../store/types.js';
+import type { ChatStore, PostOptions } from '../store/types.js';
 import { Refusal } from './handler.js';
 import type { EventBudget } from './event-budget.js';
 import type { Throttle } from './throttle.js';
@@ -25,7 +25,7 @@ export interface MessageHandlerDeps {
    * (socket-server.ts): by the store's posting script, or by `budget.take` for a `text` refused
    * before it. Either way the budget comes first, as for every event (CONTRACT).
    */
-  textBudget?: { budget: EventBudget; overBudget: OverBudget } | null;
+  textBudget?: { budget: EventBudget; overBudget: OverBudget; post: PostOptions } | null;
 }
 
 export function createMessageHandlers({ store, nsp, throttle, typingKey, textBudget = null }: MessageHandlerDeps) {
@@ -61,7 +61,7 @@ export function createMessageHandlers({ store, nsp, throttle, typingKey, textBud
           msg: text,
           ...(client_id === undefined ? {} : { client_id }),
         },
-        textBudget ? { budget: textBudget.budget.inStore ?? undefined } : undefined,
+        textBudget?.post,
       );
       if (!result.ok && result.overBudget && textBudget) return textBudget.overBudget(user.uid, 'text', payload);
       if (!result.ok) throw new Refusal(result.error);

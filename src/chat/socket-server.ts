@@ -150,7 +150,8 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
   // `text` takes its budget token in the store's posting script, with the rate limit (one round
   // trip fewer per message), where both live in Redis; message-handlers.ts takes it itself for a
   // `text` refused before the store.
-  const textBudget = store.takesTextBudget && budget.inStore ? { budget, overBudget } : null;
+  const textBudget =
+    store.takesTextBudget && budget.inStore ? { budget, overBudget, post: { budget: budget.inStore } } : null;
 
   const rooms = createRoomHandlers({ store, notify });
   const messages = createMessageHandlers({

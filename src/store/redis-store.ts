@@ -275,9 +275,9 @@ export class RedisStore implements ChatStore {
         return [last, Math.min(UNREAD_CAP, Math.max(0, lastN - Number(markN))), other > 0 ? entries : []];
       }),
     );
-    const unknown = ids.filter((_, i) => rows[i] === null);
-    const late = await Promise.all(unknown.map(summary));
-    unknown.forEach((id, j) => (rows[ids.indexOf(id)] = late[j] ?? null));
+    const unknown = ids.flatMap((id, i) => (rows[i] === null ? [i] : []));
+    const late = await Promise.all(unknown.map((i) => summary(ids[i] ?? '')));
+    unknown.forEach((i, j) => (rows[i] = late[j] ?? null));
     const views: RoomView[] = ids.map((room_id, i) => {
       const [last, unread, entries] = rows[i] ?? [null, 0, []];
       return {

@@ -23,12 +23,17 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
  * `next_n(key, user)`: the `n` of an entry about to be added. Entries written before `n` existed
  * are counted once, from what the stream still keeps.
  */
-const NEXT_N_FN = `
+/** `n_of(entry)`: an entry's `n`, nil for one written before `n` existed. */
+const N_OF_FN = `
 local function n_of(entry)
   local f = entry[2]
   for j = 1, #f, 2 do if f[j] == 'n' then return tonumber(f[j + 1]) end end
   return nil
 end
+`;
+
+const NEXT_N_FN = `
+${N_OF_FN}
 local function next_n(key, user)
   local n = 0
   local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
@@ -176,7 +181,7 @@ return {ARGV[2], 1}
  */
 export const READ_CLAMP = `#!lua
 ${NEWER_FN}
-${NEXT_N_FN}
+${N_OF_FN}
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {0} end
 local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
 if not last then return {1, false} end
