@@ -312,6 +312,17 @@ describe('RedisStore on real Redis', () => {
       [1, 0],
       "own messages after the mark never count (cy's last post in each moved the mark)",
     );
+
+    // A mark on an id between two messages (`read` takes any id up to the newest): its `n` is the
+    // entry's at or before it, and the subtraction agrees with counting.
+    const between = await post(g.room_id, 'bob', 'b3');
+    await post(g.room_id, 'bob', 'b4');
+    const [ms, seq] = between.split('-');
+    const mark = await store.markRead('ann', g.room_id, `${ms}-${Number(seq) + 1}`);
+    assert.equal(mark?.moved, true);
+    const byN = (await unreadOf('ann'))[0];
+    await redis.del(keys.userReadCounts('ann'));
+    assert.equal(byN, (await unreadOf('ann'))[0], 'a mark between two ids: the same by n and by counting');
   });
 
   test("postMessage with the user's budget: its token and the rate place in one script, and an empty budget stops there", async () => {
