@@ -3,7 +3,8 @@
  * page (as it comes, with an error, after signing out) and the chat page — empty, with rooms, with
  * a room open, with the members panel open, a room opened with its "New messages" divider and
  * "Jump to latest (n)", with the New chat dialog open, with the Exit confirmation open — on a desktop and a
- * phone screen, light and dark. No violation of impact
+ * phone screen, each state checked in light and in dark (the page follows the system's scheme live,
+ * so each screen walks the states once). No violation of impact
  * "serious" or "critical" may remain; any others are printed. axe runs through Playwright's
  * evaluate (DevTools protocol), which the page's CSP does not govern: nothing is relaxed for it.
  * A screenshot of every state goes to test/artifacts/a11y-<state>-<variant>.png.
@@ -18,12 +19,13 @@ import {
   browserSkip,
   ChatPage,
   closeSharedBrowser,
+  inBothSchemes,
   newContext,
   post,
   screenshot,
   settled,
   sharedBrowser,
-  VARIANTS,
+  LAYOUTS,
 } from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -70,24 +72,27 @@ const figures: {
   undecided: string[];
 }[] = [];
 
-async function check(page: Page, state: string, variant: string): Promise<void> {
+async function check(page: Page, state: string, layout: string): Promise<void> {
   // Transitions (modal fade-in) finished: colours are read as they end up.
   await settled(page);
-  await screenshot(page, `a11y-${state}-${variant}`);
-  const { violations, undecided } = await axe(page);
-  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  const others = violations.filter((v) => !serious.includes(v));
-  const describe = (vs: AxeResult[]): string =>
-    vs.map((v) => `${v.impact} ${v.id} (${v.nodes.length}): ${v.help} — ${v.nodes[0]?.target.join(' ')}`).join('\n');
-  figures.push({
-    state,
-    variant,
-    serious: serious.reduce((n, v) => n + v.nodes.length, 0),
-    others: others.reduce((n, v) => n + v.nodes.length, 0),
-    list: describe(others),
-    undecided,
+  await inBothSchemes(page, async (scheme) => {
+    const variant = `${layout}-${scheme}`;
+    await screenshot(page, `a11y-${state}-${variant}`);
+    const { violations, undecided } = await axe(page);
+    const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    const others = violations.filter((v) => !serious.includes(v));
+    const describe = (vs: AxeResult[]): string =>
+      vs.map((v) => `${v.impact} ${v.id} (${v.nodes.length}): ${v.help} — ${v.nodes[0]?.target.join(' ')}`).join('\n');
+    figures.push({
+      state,
+      variant,
+      serious: serious.reduce((n, v) => n + v.nodes.length, 0),
+      others: others.reduce((n, v) => n + v.nodes.length, 0),
+      list: describe(others),
+      undecided,
+    });
+    assert.deepEqual(describe(serious), '', `${state} ${variant}: serious or critical`);
   });
-  assert.deepEqual(describe(serious), '', `${state} ${variant}: serious or critical`);
 }
 
 after(closeSharedBrowser);
@@ -120,7 +125,7 @@ describe('accessibility gate (axe-core)', { skip: browserSkip }, () => {
     await server?.stop();
   });
 
-  for (const v of VARIANTS) {
+  for (const v of LAYOUTS) {
     test(`${v.name}: sign-in page, and the chat page empty, with rooms, members panel open, New chat open, Exit confirmation open`, async () => {
       const opts = { viewport: v.viewport, colorScheme: v.colorScheme } as const;
       const tag = `${run}${v.name.replace(/\W/g, '')}`;
@@ -234,7 +239,7 @@ describe('accessibility gate (axe-core): AUTH=password sign-in and sign-up', { s
     await server?.stop();
   });
 
-  for (const v of VARIANTS) {
+  for (const v of LAYOUTS) {
     test(`${v.name}: password sign-in, sign-up, their errors, and a sign-up that reaches the chat`, async () => {
       const context = await newContext(browser, { viewport: v.viewport, colorScheme: v.colorScheme });
       try {

@@ -15,11 +15,11 @@ import {
   type ChatPage,
   closeSharedBrowser,
   post,
-  screenshot,
+  screenshots,
   settled,
   sharedBrowser,
   TestPages,
-  VARIANTS,
+  LAYOUTS,
 } from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -226,7 +226,7 @@ describe('people: members, presence, direct messages, search', { skip: browserSk
     assert.equal(await ann.conv(roomId).getAttribute('data-room-id'), roomId, 'the id stays Random_<n>');
   });
 
-  for (const v of VARIANTS) {
+  for (const v of LAYOUTS) {
     test(`${v.name}: members panel (count, online state, kept current, Esc), a direct conversation, people search`, async () => {
       const opts = { viewport: v.viewport, colorScheme: v.colorScheme } as const;
       const tag = `${run}${v.name.replace(/\W/g, '')}`;
@@ -270,7 +270,7 @@ describe('people: members, presence, direct messages, search', { skip: browserSk
           .locator('[data-testid="presence"][data-online="true"]')
           .waitFor();
         await settled(mia.page);
-        await screenshot(mia.page, `people-members-${v.name}`);
+        await screenshots(mia.page, `people-members-${v.name}`);
         // A join and an exit while it is open: Ola comes online (join), then leaves the room (exit).
         const olaSocket = await ola.connect();
         try {
@@ -311,10 +311,10 @@ describe('people: members, presence, direct messages, search', { skip: browserSk
           state: 'attached',
         });
         await settled(mia.page);
-        await screenshot(mia.page, `people-direct-${v.name}`);
+        await screenshots(mia.page, `people-direct-${v.name}`);
         if (v.phone) {
           await mia.pane(dmId).getByTestId('back').click();
-          await screenshot(mia.page, `people-list-${v.name}`);
+          await screenshots(mia.page, `people-list-${v.name}`);
         }
 
         // People search: by prefix, online state shown.
@@ -337,7 +337,7 @@ describe('people: members, presence, direct messages, search', { skip: browserSk
           .waitFor();
         await modal.getByTestId('new-chat-status').filter({ hasText: '1 person' }).waitFor();
         await settled(mia.page);
-        await screenshot(mia.page, `people-search-${v.name}`);
+        await screenshots(mia.page, `people-search-${v.name}`);
         await mia.page.keyboard.press('Escape');
         await modal.waitFor({ state: 'hidden' });
       } finally {

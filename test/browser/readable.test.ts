@@ -16,11 +16,12 @@ import {
   newContext,
   post,
   screenshot,
+  screenshots,
   sharedBrowser,
   TestPages,
-  VARIANTS,
+  LAYOUTS,
   type NodeSocket,
-  type Variant,
+  type Layout,
 } from '../helpers/browser.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -61,10 +62,10 @@ describe('a message stream people can read', { skip: browserSkip }, () => {
     await pages.done();
   });
 
-  const signIn = (name: string, v: Variant): Promise<ChatPage> =>
+  const signIn = (name: string, v: Layout): Promise<ChatPage> =>
     pages.signIn(name, { viewport: v.viewport, colorScheme: v.colorScheme });
 
-  for (const v of VARIANTS) {
+  for (const v of LAYOUTS) {
     test(`${v.name}: links, mentions, groups, days, times, RTL, line breaks`, async () => {
       const tag = `${run}${v.name.replace(/\W/g, '')}`;
       const ann = await signIn(`Ann ${tag}`, v);
@@ -134,7 +135,7 @@ describe('a message stream people can read', { skip: browserSkip }, () => {
       const lines = ann.msg(roomId, 'first line\nsecond line\n\nfourth line').getByTestId('msg-text');
       const box = await lines.boundingBox();
       assert.ok(box && box.height > 60, `four lines high (${box?.height}px)`);
-      await screenshot(ann.page, `stream-${v.name}`);
+      await screenshots(ann.page, `stream-${v.name}`);
 
       // Yesterday's and older messages are under their day: the browser's clock a day on, then five.
       await ann.page.clock.setFixedTime(new Date(Date.now() + 24 * 3600_000));
@@ -150,7 +151,7 @@ describe('a message stream people can read', { skip: browserSkip }, () => {
         new Date(),
       );
       assert.equal(label, expected.replace(/, \d{4}$/, ''));
-      await screenshot(ann.page, `stream-older-day-${v.name}`);
+      await screenshots(ann.page, `stream-older-day-${v.name}`);
     });
 
     test(`${v.name}: the message box, colour modes, announcements`, async () => {
@@ -174,7 +175,7 @@ describe('a message stream people can read', { skip: browserSkip }, () => {
       await box.pressSequentially('line three');
       const threeLines = (await box.boundingBox())!.height;
       assert.ok(threeLines > oneLine * 1.8, `the box grew (${oneLine} → ${threeLines})`);
-      await screenshot(cy.page, `composer-lines-${v.name}`);
+      await screenshots(cy.page, `composer-lines-${v.name}`);
       await box.press('Enter');
       await cy.msg(roomId, 'line one\nline two\nline three').waitFor();
       assert.equal(await box.inputValue(), '');
@@ -193,7 +194,7 @@ describe('a message stream people can read', { skip: browserSkip }, () => {
         'Too long to send: 2,345 characters, the limit is 2,000. Remove 345 characters.',
       );
       assert.equal(await box.getAttribute('aria-invalid'), 'true');
-      await screenshot(cy.page, `composer-too-long-${v.name}`);
+      await screenshots(cy.page, `composer-too-long-${v.name}`);
       await box.press('Enter');
       assert.equal((await box.inputValue()).length, 2345, 'nothing cut, nothing sent');
       assert.equal(await cy.msg(roomId, 'y'.repeat(2345)).count(), 0);
@@ -260,7 +261,7 @@ describe('a message stream people can read', { skip: browserSkip }, () => {
       const people = modal.getByTestId('new-chat-people-error');
       await people.filter({ hasText: 'Pick at least one person to chat with.' }).waitFor();
       assert.deepEqual(posts, [], 'no chat of one was made');
-      await screenshot(eve.page, `new-chat-nobody-${v.name}`);
+      await screenshots(eve.page, `new-chat-nobody-${v.name}`);
       await modal.getByTestId('new-chat-search').fill(`Fay ${tag}`);
       await modal
         .getByTestId('user-entry')
@@ -301,7 +302,7 @@ describe('a message stream people can read', { skip: browserSkip }, () => {
       const dialog = eve.page.getByRole('dialog', { name: `Leave Pals ${tag}?` });
       await dialog.waitFor();
       await eve.page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'exit-cancel');
-      await screenshot(eve.page, `exit-confirm-${v.name}`);
+      await screenshots(eve.page, `exit-confirm-${v.name}`);
       await eve.page.keyboard.press('Escape');
       await dialog.waitFor({ state: 'hidden' });
       assert.equal(await eve.conv(roomId).count(), 1, 'still in the room');
@@ -311,11 +312,11 @@ describe('a message stream people can read', { skip: browserSkip }, () => {
         const el = document.activeElement;
         return el?.getAttribute('data-testid') === 'conv-list' || el?.getAttribute('data-testid') === 'conv';
       });
-      await screenshot(eve.page, `after-exit-focus-${v.name}`);
+      await screenshots(eve.page, `after-exit-focus-${v.name}`);
     });
   }
 
-  for (const v of VARIANTS) {
+  for (const v of LAYOUTS) {
     test(`${v.name}: no history request after exit_room, and no "Error:" in a toast`, async () => {
       const tag = `${run}${v.name.replace(/\W/g, '')}`;
       const poster = await ApiUser.signIn(server.url, `Gus ${tag}`);
@@ -374,11 +375,11 @@ describe('a message stream people can read', { skip: browserSkip }, () => {
       const texts = await ivy.texts(roomId);
       const entered = texts.indexOf(`Jon ${tag} has entered the room.`);
       assert.ok(entered >= 0 && entered < texts.indexOf(`Jon ${tag} has left the room.`), texts.join(' | '));
-      await screenshot(ivy.page, `notices-order-${v.name}`);
+      await screenshots(ivy.page, `notices-order-${v.name}`);
     });
   }
 
-  for (const v of VARIANTS) {
+  for (const v of LAYOUTS) {
     test(`${v.name}: sign-in errors say what is wrong once; signing out says so`, async () => {
       const tag = `${run}${v.name.replace(/\W/g, '')}`;
       const context = await newContext(browser, { viewport: v.viewport, colorScheme: v.colorScheme });
@@ -395,7 +396,7 @@ describe('a message stream people can read', { skip: browserSkip }, () => {
         assert.ok(text.length > 0);
         assert.doesNotMatch(text, /^name\b.*:/i, `no field name before the reason: "${text}"`);
         assert.doesNotMatch(text, /Error:/);
-        await screenshot(page, `login-error-${v.name}`);
+        await screenshots(page, `login-error-${v.name}`);
         await page.getByTestId('login-name').fill(`Kim ${tag}`);
         await page.getByTestId('login-submit').click();
         await page.waitForURL(`${server.url}/chat`);
@@ -403,7 +404,7 @@ describe('a message stream people can read', { skip: browserSkip }, () => {
         await page.waitForURL(`${server.url}/login`);
         await page.getByTestId('signed-out').filter({ hasText: 'You have signed out.' }).waitFor();
         assert.equal(await page.getByTestId('signed-out').getAttribute('role'), 'status');
-        await screenshot(page, `signed-out-${v.name}`);
+        await screenshots(page, `signed-out-${v.name}`);
         // Said once: not on the next visit.
         await page.reload();
         assert.equal(await page.getByTestId('signed-out').count(), 0);
@@ -429,7 +430,7 @@ describe('a handshake refused "too many connections"', { skip: browserSkip }, ()
     const name = `Lea ${run}`;
     const other = await ApiUser.signIn(server.url, name);
     const socket = await other.connect();
-    const context = await newContext(browser, VARIANTS[0]);
+    const context = await newContext(browser, LAYOUTS[0]);
     const page = await context.newPage();
     try {
       await page.goto(`${server.url}/login`);

@@ -15,12 +15,13 @@ import {
   closeSharedBrowser,
   post,
   screenshot,
+  screenshots,
   settled,
   sharedBrowser,
   TestPages,
-  VARIANTS,
+  LAYOUTS,
   type NodeSocket,
-  type Variant,
+  type Layout,
 } from '../helpers/browser.js';
 import type { RoomSummary } from '../../src/shared/types.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -108,7 +109,7 @@ describe('unread, title, notifications, order', { skip: browserSkip }, () => {
 
   afterEach(() => pages.done());
 
-  const signIn = (name: string, v?: Variant): Promise<ChatPage> =>
+  const signIn = (name: string, v?: Layout): Promise<ChatPage> =>
     pages.signIn(name, v && { viewport: v.viewport, colorScheme: v.colorScheme });
   const connect = (u: ApiUser): Promise<NodeSocket> => pages.connect(u);
 
@@ -136,7 +137,7 @@ describe('unread, title, notifications, order', { skip: browserSkip }, () => {
     await screenshot(ann.page, 'unread-badge-title');
 
     // A second device of the same user reads the room: the first one's badge and title clear.
-    const phone = await signIn(name, VARIANTS[2]);
+    const phone = await signIn(name, LAYOUTS[1]);
     await phone.open(quiet);
     await phone.msg(quiet, 'three').waitFor();
     await until(async () => (await badge(ann, quiet)) === null, 'badge cleared by the other device');
@@ -235,7 +236,7 @@ describe('unread, title, notifications, order', { skip: browserSkip }, () => {
     assert.equal(await ann.page.locator('[data-testid="conv"].active').getAttribute('data-room-id'), r3);
   });
 
-  for (const v of VARIANTS) {
+  for (const v of LAYOUTS) {
     test(`${v.name}: the unread list, "New messages" and "Jump to latest (n)"`, async () => {
       const tag = `${run}${v.name.replace(/\W/g, '')}`;
       const name = `Ann div ${tag}`;
@@ -257,7 +258,7 @@ describe('unread, title, notifications, order', { skip: browserSkip }, () => {
       const ann = await signIn(name, v);
       assert.deepEqual(await order(ann), [calm, busy]);
       assert.equal(await badge(ann, busy), '30');
-      await screenshot(ann.page, `unread-list-${v.name}`);
+      await screenshots(ann.page, `unread-list-${v.name}`);
 
       await ann.open(busy);
       const pane = ann.pane(busy);
@@ -278,7 +279,7 @@ describe('unread, title, notifications, order', { skip: browserSkip }, () => {
       const jump = pane.getByTestId('jump-latest');
       await jump.waitFor();
       assert.equal(await jump.textContent(), ' Jump to latest (30)');
-      await screenshot(ann.page, `unread-divider-${v.name}`);
+      await screenshots(ann.page, `unread-divider-${v.name}`);
 
       // To the bottom: read, on the server too.
       await jump.click();
@@ -296,7 +297,7 @@ describe('unread, title, notifications, order', { skip: browserSkip }, () => {
         'jump (2)',
       );
       assert.equal(await serverUnread(annSocket, busy), 2);
-      await screenshot(ann.page, `unread-jump-${v.name}`);
+      await screenshots(ann.page, `unread-jump-${v.name}`);
       await jump.click();
       await jump.waitFor({ state: 'hidden' });
       await until(async () => (await serverUnread(annSocket, busy)) === 0, 'read after the jump');
