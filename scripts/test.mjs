@@ -160,7 +160,10 @@ const onClusterToo = [
 // Browser files two at a time (TEST_BROWSER_CONCURRENCY): each starts its own server (port 0,
 // its own key prefix) and Chromium, and every user name carries the file's random tag. Measured
 // here with other agents' benches on the same 2 cores (load 15-22): 1016 s one at a time, 425-490
-// s two at a time (three runs, all passing).
+// s two at a time (three runs, all passing). On a quiet machine (2026-12-06): two at a time 296.5
+// s, four at a time 292.1 s with one test timed out — both cores are already busy (Chromium's
+// processes most of it); then, with each behaviour walked once per screen instead of once per
+// screen and colour scheme, 226.7 s for 424 s of the machine's CPU.
 const browserConcurrency = Number(process.env.TEST_BROWSER_CONCURRENCY ?? 2);
 
 // Steps run one after another; the lanes of a step side by side, each lane's stages in order.
