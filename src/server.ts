@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Express } from 'express';
 import { firebaseCspSources } from './auth/firebase-csp.js';
 import { createAuth } from './auth/index.js';
-import { createSessionMiddleware } from './auth/session.js';
+import { createSessions } from './auth/session.js';
 import type { Drain } from './chat/handler.js';
 import { sessionChannel } from './chat/notify.js';
 import { createSocketServer } from './chat/socket-server.js';
@@ -115,7 +115,7 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
     hooks: { sessionEnded: (sessionId) => late.sockets?.notify.disconnect(sessionChannel(sessionId)) },
   });
   const csp: CspExtra | undefined = config.auth === 'firebase' ? firebaseCspSources(config) : undefined;
-  const session = createSessionMiddleware(config, redis);
+  const sessions = createSessions(config, redis);
   const drain: Drain = { draining: false, inFlight: 0 };
 
   const app = createApp({
@@ -124,7 +124,7 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
     logger,
     store,
     auth,
-    session,
+    session: sessions.middleware,
     csp,
     isDraining: () => drain.draining,
     isReady: () => late.sockets !== undefined,
@@ -174,7 +174,7 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
       logger,
       store,
       auth,
-      session,
+      sessions,
       adapterClients,
       localFanout,
       redis,

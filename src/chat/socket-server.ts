@@ -4,10 +4,10 @@
  * handler modules.
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Server } from 'socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { Cluster } from 'ioredis';
+import type { HandshakeSession, Sessions } from '../auth/session.js';
 import type { AuthProvider } from '../auth/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -36,7 +36,8 @@ export interface SocketDeps {
   logger: Logger;
   store: ChatStore;
   auth: AuthProvider;
-  session: RequestHandler;
+  /** The session a handshake's cookie names (read only: a socket never changes it). */
+  sessions: Pick<Sessions, 'read'>;
   /** Publisher and subscriber for the Redis adapter; null on the in-process store. */
   adapterClients: { pub: RedisClient; sub: RedisClient } | null;
   /** The in-process store's deliveries (fanout.ts); null on Redis, which publishes to the adapter. */
@@ -50,13 +51,13 @@ export interface SocketDeps {
   metrics?: Metrics;
 }
 
+type HandshakeRequest = IncomingMessage & { _query?: Record<string, string>; session?: HandshakeSession };
+
 export interface ChatSockets {
   io: ChatServerIO;
   nsp: ChatNamespace;
   notify: Notifier;
 }
-
-type Session = { id?: string };
 
 export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): ChatSockets {
   const { config, logger, store, auth } = deps;
@@ -88,10 +89,17 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
     );
   }
 
-  // The session cookie is read once, at the handshake (later polling requests carry the sid).
-  io.engine.use((req: IncomingMessage & { _query?: Record<string, string> }, res: Response, next: NextFunction) => {
-    if (req._query?.sid === undefined) deps.session(req as Request, res, next);
-    else next();
+  // The session cookie is read once, at the handshake (later polling requests carry the sid),
+  // onto the request as `session` ({ id, uid }), where auth.authenticate and 'connection' read it.
+  io.engine.use((req: HandshakeRequest, _res: unknown, next: (err?: Error) => void) => {
+    if (req._query?.sid !== undefined) return next();
+    deps.sessions.read(req).then(
+      (found) => {
+        if (found) req.session = found;
+        next();
+      },
+      (err: unknown) => next(err instanceof Error ? err : new Error(String(err))),
+    );
   });
 
   const nsp: ChatNamespace = io.of(CHAT_NAMESPACE);
@@ -176,7 +184,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
         .then((rooms) => notify.presence(uid, true, rooms))
         .catch((err: unknown) => logger.warn({ err, uid }, 'presence announcement failed'));
     }
-    const sessionId = (socket.request as IncomingMessage & { session?: Session }).session?.id;
+    const sessionId = (socket.request as HandshakeRequest).session?.id;
     void socket.join(sessionId ? [userChannel(uid), sessionChannel(sessionId)] : [userChannel(uid)]);
     const queue = new SocketQueue(logger, { uid, socket: socket.id }, deps.drain, deps.metrics);
     for (const event of Object.keys(handlers) as (keyof ClientToServerEvents)[]) {
