@@ -180,6 +180,47 @@ describe('cookies and origins', { timeout: 60_000 }, () => {
     assert.doesNotMatch(plain.headers.get('set-cookie') ?? '', /;\s*Secure/i);
   });
 
+  it("a socket's handshake takes only a session cookie that is signed, stored and signed in", async () => {
+    // src/auth/session.ts reads the handshake's session itself (not through express-session):
+    // the same cookies must open a socket, and the same ones must not.
+    const secret = 'p'.repeat(40);
+    const user = await login(prod.url, 'handshake-cookie');
+    const value = decodeURIComponent(user.cookie.slice('connect.sid='.length));
+    assert.match(value, /^s:[^.]+\..+$/);
+    const id = value.slice(2, value.lastIndexOf('.'));
+    const cookie = (v: string): string => `connect.sid=${encodeURIComponent(v)}`;
+    const refused = async (c: string): Promise<string> => {
+      try {
+        const socket = await connect(prod.url, c);
+        socket.close();
+        return 'connected';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    const { sign } = await import('cookie-signature');
+    const tries = {
+      signed: await refused(user.cookie),
+      otherSecret: await refused(cookie(`s:${sign(id, 'q'.repeat(40))}`)),
+      tampered: await refused(cookie(`s:${id}x${value.slice(value.lastIndexOf('.'))}`)),
+      unsigned: await refused(cookie(id)),
+      unknownSession: await refused(cookie(`s:${sign('no-such-session', secret)}`)),
+      quoted: await refused(`connect.sid="${encodeURIComponent(value)}"`),
+      none: await refused('other=1'),
+    };
+    console.log(`[abuse-sessions] handshake cookies: ${figures(tries)}`);
+    assert.deepEqual(tries, {
+      signed: 'connected',
+      otherSecret: ERRORS.unauthorized,
+      tampered: ERRORS.unauthorized,
+      unsigned: ERRORS.unauthorized,
+      unknownSession: ERRORS.unauthorized,
+      // express-session (the `cookie` package) takes a quoted value as the value: so does the socket.
+      quoted: 'connected',
+      none: ERRORS.unauthorized,
+    });
+  });
+
   it('every state-changing request from another origin gets 403, and so does a cross-site socket', async () => {
     const user = await login(dev.url, 'origin-user');
     const routes: [string, string, unknown][] = [
