@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
 import type { UserProfile } from '../shared/types.js';
 import type { ChatStore } from '../store/types.js';
 import { createFirebaseSessions, SESSION_COOKIE_MAX_AGE_MS } from './firebase-admin.js';
-import { readCookie } from './firebase-cookie.js';
+import { readCookie } from './cookies.js';
 import { ensureProfile } from './firebase-profile.js';
 import { noteSignedOut } from './sign-in.js';
 import type { AuthProvider } from './types.js';

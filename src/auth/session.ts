@@ -9,7 +9,7 @@ import type { RequestHandler } from 'express';
 import session from 'express-session';
 import { RedisStore } from 'connect-redis';
 import { unsign } from 'cookie-signature';
-import { readCookie } from './firebase-cookie.js';
+import { readCookie } from './cookies.js';
 import type { RedisClient } from '../store/redis-client.js';
 import type { Config } from '../config.js';
 

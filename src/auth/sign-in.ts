@@ -70,7 +70,10 @@ export function formValues(body: unknown, fields: readonly string[]): Record<str
   return out;
 }
 
-/** The signed-in user of a form sign-in's session (express-session's on a page request, a HandshakeSession at a socket handshake), or null. */
+/**
+ * The signed-in user of a form sign-in's session, or null: express-session's on a page request,
+ * a HandshakeSession (src/auth/session.ts) at a socket handshake.
+ */
 export function sessionUser(store: ChatStore): (req: IncomingMessage) => Promise<UserProfile | null> {
   return async (req) => {
     const uid = (req as Request).session?.uid;
