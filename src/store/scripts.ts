@@ -20,10 +20,9 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
  * count, so the conversation list reads one entry per room instead of counting entries in Lua
  * (ROOM_SUMMARY, now only for rooms without a mark). A user's own messages move their mark, so
  * what follows the mark is others' (redis-store.ts postMessage).
- * `next_n(key, user)`: the `n` of an entry about to be added. Entries written before `n` existed
- * are counted once, from what the stream still keeps.
+ *
+ * `n_of(entry)`: an entry's `n`, nil for one written before `n` existed.
  */
-/** `n_of(entry)`: an entry's `n`, nil for one written before `n` existed. */
 const N_OF_FN = `
 local function n_of(entry)
   local f = entry[2]
@@ -32,6 +31,10 @@ local function n_of(entry)
 end
 `;
 
+/**
+ * `next_n(key, user)`: the `n` of an entry about to be added. Entries written before `n` existed
+ * are counted once, from what the stream still keeps.
+ */
 const NEXT_N_FN = `
 ${N_OF_FN}
 local function next_n(key, user)

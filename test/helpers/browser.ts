@@ -68,8 +68,6 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(artifactsDir, `${name}.png`) });
 }
 
-export type Scheme = 'light' | 'dark';
-
 /**
  * Runs `look` on the page as it is in the system's light and then dark colour scheme (the one it
  * is in first), and leaves it in the scheme it had. The page follows the system's scheme live
@@ -103,11 +101,14 @@ declare global {
   }
 }
 
+/** The system's colour scheme, as prefers-color-scheme reports it. */
+export type Scheme = 'light' | 'dark';
+
 export interface SignInOptions {
   viewport?: { width: number; height: number };
   course?: string;
   /** The system's colour preference (prefers-color-scheme). */
-  colorScheme?: 'light' | 'dark';
+  colorScheme?: Scheme;
 }
 
 /** A browser context as a reader would have it: the viewport and colour preference given. */
