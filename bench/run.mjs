@@ -712,7 +712,8 @@ async function scenarioPage(redis) {
           delete p.cookie;
           log(
             `  ${rooms} rooms: median ${p.medianMs} ms (rounds ${p.roundMedians.join(', ')}), ${p.pageKB} KB, ` +
-              `${p.redisCommandsPerRequest} commands, ${p.redisRoundTripsPerRequest} round trips; ` +
+              `${p.redisCommandsPerRequest} commands, ${p.redisRoundTripsPerRequest} round trips ` +
+              `(timed after ${p.quiet.waitedMs} ms of waiting for a quiet machine: ${p.quiet.busyPct} % busy); ` +
               `joined ${p.joined.medianMs} ms, ${p.joined.redisCommandsPerRequest} commands, ${p.joined.redisRoundTripsPerRequest} round trips` +
               (p.paint ? `; first contentful paint ${p.paint.fcpMs ?? p.paint.skipped} ms` : ''),
           );
@@ -878,7 +879,8 @@ function printTables(res) {
     console.log(
       `  page: ${p.rooms} rooms × ${p.messagesPerRoom} msgs → median ${p.medianMs} ms, ${p.pageKB} KB, ` +
         `${p.redisCommandsPerRequest} Redis commands / ${p.redisRoundTripsPerRequest} round trips per request ` +
-        `(commandstats ${p.commandstatsPerRequest}), shown ${p.check.roomsShown}/${p.rooms} rooms`,
+        `(commandstats ${p.commandstatsPerRequest}), shown ${p.check.roomsShown}/${p.rooms} rooms; ` +
+        `timed on a machine ${p.quiet.busyPct} % busy just before${p.quiet.quiet ? '' : ' (not quiet: waited the most)'}`,
     );
   for (const p of res.page?.points ?? [])
     console.log(

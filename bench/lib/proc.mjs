@@ -55,6 +55,25 @@ function machineJiffies() {
 }
 
 /**
+ * Waits (at most `maxMs`) until the whole machine was at most `busyPct` busy (of all cores) over
+ * one `windowMs`, so a latency figure is not taken while another scenario's processes are still
+ * winding down (closing thousands of sockets, Redis freeing a scenario's keys). Resolves how long
+ * it waited and the last window's busy share; a timed-out wait is reported, not hidden.
+ */
+export async function waitForQuiet({ busyPct = 15, windowMs = 1000, maxMs = 20_000 } = {}) {
+  const t0 = performance.now();
+  for (;;) {
+    const a = machineJiffies();
+    await new Promise((r) => setTimeout(r, windowMs));
+    const b = machineJiffies();
+    if (!a || !b) return { waitedMs: 0, busyPct: null, quiet: null };
+    const busy = Math.round(((b.busy - a.busy) / Math.max(1, b.total - a.total)) * 1000) / 10;
+    const waitedMs = Math.round(performance.now() - t0);
+    if (busy <= busyPct || waitedMs >= maxMs) return { waitedMs, busyPct: busy, quiet: busy <= busyPct };
+  }
+}
+
+/**
  * Samples the processes from now until `stop()`: CPU as a percentage of one core over the whole
  * window, peak and last RSS.
  */

@@ -81,6 +81,7 @@ export const render = {
   newDivider: (): HTMLElement => toElement(call('new_divider')),
   notice: (n: Notice): HTMLElement => toElement(call('server_msg', n, n.after)),
   conv: (room: RoomWithMessages, active: boolean): HTMLElement => toElement(call('conv', room, active)),
+  mentionBadge: (): HTMLElement => toElement(call('mention_badge')),
   pane: (room: RoomWithMessages, me: Me | UserProfile, active: boolean): HTMLElement =>
     toElement(call('tab_cont', room, me, active)),
   userEntry: (uid: string, u: DirectoryEntry): HTMLElement => toElement(call('user_entry', uid, u)),

@@ -278,7 +278,7 @@ export class RedisStore implements ChatStore {
     const unknown = ids.flatMap((id, i) => (rows[i] === null ? [i] : []));
     const late = await Promise.all(unknown.map((i) => summary(ids[i] ?? '')));
     unknown.forEach((i, j) => (rows[i] = late[j] ?? null));
-    const views: RoomView[] = ids.map((room_id, i) => {
+    let views: RoomView[] = ids.map((room_id, i) => {
       const [last, unread, entries] = rows[i] ?? [null, 0, []];
       return {
         room_id,
@@ -289,8 +289,11 @@ export class RedisStore implements ChatStore {
         messages: entries.reverse().map((e) => toMessage(room_id, e)),
       };
     });
-    // Newest activity first; ties (e.g. empty rooms) by room id, as code units.
-    views.sort((a, b) => idTime(b.last_message?.id) - idTime(a.last_message?.id) || (a.room_id < b.room_id ? -1 : 1));
+    // Newest activity first; ties (e.g. empty rooms) by room id, as code units. Each room's time is
+    // parsed once, not in every comparison (a user in 1,000 rooms: ~10,000 comparisons).
+    const keyed = views.map((v) => ({ v, t: idTime(v.last_message?.id) }));
+    keyed.sort((a, b) => b.t - a.t || (a.v.room_id < b.v.room_id ? -1 : 1));
+    views = keyed.map((k) => k.v);
     const top = views[0];
     if (top && first > other) top.messages = await this.history(top.room_id, { limit: first });
     else if (top && first < other) top.messages = first === 0 ? [] : top.messages.slice(-first);

@@ -137,6 +137,8 @@ export class PageView {
     const badge = conv.querySelector<HTMLElement>('[data-testid="unread-badge"]')!;
     badge.hidden = room.unread === 0;
     badge.querySelector('.unread-count')!.textContent = String(room.unread);
-    conv.querySelector<HTMLElement>('[data-testid="mention-badge"]')!.hidden = !room.mentioned;
+    const mention = conv.querySelector('[data-testid="mention-badge"]');
+    if (room.mentioned && !mention) badge.before(render.mentionBadge());
+    else if (!room.mentioned && mention) mention.remove();
   }
 }
