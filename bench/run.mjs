@@ -586,6 +586,8 @@ async function scenarioIdle(redis, fdLimit) {
             signInOnlyKB: per(signedIn.rss, base.rss),
             signInHeapKB: per(signedIn.heapUsed, base.heapUsed),
             heapTotalMB: mb(open.heapTotal),
+            // [committed, used] MB per V8 space after the collection, at sign-in and with the sockets.
+            heapSpaces: { signedIn: signedIn.spaces, open: open.spaces },
             beforeGcKB: per(open.rssBeforeGc, base.rss),
             connectMs: connect.ms,
             loginMsAvg: connect.loginMsAvg,

@@ -156,6 +156,7 @@ const onClusterToo = [
   'socket-limit.test.ts',
   'read-presence.test.ts',
   'multi-node.test.ts',
+  'lua.test.ts',
 ].map((f) => path.join('test', 'integration', f));
 // Browser files two at a time (TEST_BROWSER_CONCURRENCY): each starts its own server (port 0,
 // its own key prefix) and Chromium, and every user name carries the file's random tag. Measured

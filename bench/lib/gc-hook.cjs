@@ -9,10 +9,20 @@ process.on('SIGUSR2', () => {
   global.gc();
   global.gc();
   // Let the allocator hand freed pages back before RSS is read.
-  setTimeout(() => {
+  setTimeout(async () => {
+    const v8 = await import('node:v8');
     const m = process.memoryUsage();
+    // Per V8 space, committed and used MB: where RSS beyond the live heap sits.
+    const spaces = Object.fromEntries(
+      v8
+        .getHeapSpaceStatistics()
+        .map((sp) => [
+          sp.space_name,
+          [Math.round(sp.space_size / 1e5) / 10, Math.round(sp.space_used_size / 1e5) / 10],
+        ]),
+    );
     process.stdout.write(
-      `${JSON.stringify({ gcHook: { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers } })}\n`,
+      `${JSON.stringify({ gcHook: { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, spaces } })}\n`,
     );
   }, 500);
 });

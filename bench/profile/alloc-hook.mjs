@@ -15,7 +15,9 @@ process.on('SIGUSR2', () => {
     session.post('HeapProfiler.startSampling', {
       samplingInterval: 4096,
       includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
+      // ALLOC_PROF_SURVIVORS=1: only what outlived the young generation (promoted, or still alive
+      // at the end): the allocations that make scavenges slow and feed the old generation.
+      includeObjectsCollectedByMinorGC: process.env.ALLOC_PROF_SURVIVORS !== '1',
     });
     on = true;
     return;

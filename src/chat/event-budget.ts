@@ -5,6 +5,7 @@
  * for the budget takes no token. In Redis, a `text`'s token is taken by the store's posting
  * script with the rate limit instead (`inStore`; chat/message-handlers.ts).
  */
+import { luaScripts } from '../store/lua.js';
 import type { RedisClient } from '../store/redis-client.js';
 import { BUDGET_TAKE } from '../store/scripts.js';
 import type { Ack } from '../shared/events.js';
@@ -38,8 +39,7 @@ export function createEventBudget(
   opts: BudgetOptions,
 ): EventBudget {
   if (redis) {
-    redis.defineCommand('chatBudgetTake', { numberOfKeys: 1, lua: BUDGET_TAKE });
-    const cmd = redis as unknown as Scripts;
+    const cmd = luaScripts(redis, { chatBudgetTake: { numberOfKeys: 1, lua: BUDGET_TAKE } }) as unknown as Scripts;
     return {
       take: async (uid) => (await cmd.chatBudgetTake(key(uid), opts.perSecond, opts.burst)) === 1,
       inStore: { perSecond: opts.perSecond, burst: opts.burst },

@@ -14,6 +14,7 @@
  * offline: a reload within the grace is no flap, a crashed node's users go offline within
  * LEASE_MS + SWEEP_MS.
  */
+import { luaScripts } from '../store/lua.js';
 import type { RedisClient } from '../store/redis-client.js';
 import type { Logger } from '../logger.js';
 
@@ -141,13 +142,14 @@ export function createSocketLimiter(opts: SocketLimiterOptions): SocketLimiter {
 }
 
 function redisLimiter({ max, key, presenceKey, logger }: SocketLimiterOptions, redis: RedisClient): SocketLimiter {
-  redis.defineCommand('chatSocketAcquire', { numberOfKeys: 1, lua: ACQUIRE });
-  redis.defineCommand('chatPresenceOnline', { numberOfKeys: 1, lua: ONLINE });
-  redis.defineCommand('chatSocketRelease', { numberOfKeys: 1, lua: RELEASE });
-  redis.defineCommand('chatSocketRenew', { numberOfKeys: 1, lua: RENEW });
-  redis.defineCommand('chatSocketOpen', { numberOfKeys: 1, lua: OPEN });
-  redis.defineCommand('chatClaimOffline', { numberOfKeys: 1, lua: CLAIM_OFFLINE });
-  const cmd = redis as unknown as Scripts;
+  const cmd = luaScripts(redis, {
+    chatSocketAcquire: { numberOfKeys: 1, lua: ACQUIRE },
+    chatPresenceOnline: { numberOfKeys: 1, lua: ONLINE },
+    chatSocketRelease: { numberOfKeys: 1, lua: RELEASE },
+    chatSocketRenew: { numberOfKeys: 1, lua: RENEW },
+    chatSocketOpen: { numberOfKeys: 1, lua: OPEN },
+    chatClaimOffline: { numberOfKeys: 1, lua: CLAIM_OFFLINE },
+  }) as unknown as Scripts;
   return {
     async acquire(uid, socketId) {
       // Both steps at once: the user's slot and the presence key, one round trip.

@@ -15,6 +15,7 @@ import type { Keys } from './keys.js';
 import * as scripts from './scripts.js';
 import { directRoomId } from './direct.js';
 import { roomChannel, shardChannel } from './fanout.js';
+import { luaScripts, type Script } from './lua.js';
 import type { RedisClient } from './redis-client.js';
 import type { ReplicaWait } from './replica-wait.js';
 import {
@@ -41,8 +42,6 @@ export interface RedisStoreOptions {
   replicaWait?: ReplicaWait;
 }
 
-type Arg = string | number;
-type Script = (...args: Arg[]) => Promise<unknown>;
 type StreamEntry = [id: string, fields: string[]];
 
 /** Entries read after a read mark to count unread (CONTRACT: exact up to 99 at least). */
@@ -134,10 +133,7 @@ export class RedisStore implements ChatStore {
     this.limits = opts.limits;
     this.channelPrefix = opts.channelPrefix;
     this.replicaWait = opts.replicaWait ?? null;
-    for (const [name, def] of Object.entries(COMMANDS)) {
-      this.redis.defineCommand(name, def);
-    }
-    this.cmd = this.redis as unknown as Commands;
+    this.cmd = luaScripts(this.redis, COMMANDS);
   }
 
   async saveUser(user: UserProfile): Promise<void> {
