@@ -91,8 +91,12 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
 
   // The session cookie is read once, at the handshake (later polling requests carry the sid),
   // onto the request as `session` ({ id, uid }), where auth.authenticate and 'connection' read it.
-  io.engine.use((req: HandshakeRequest, _res: unknown, next: (err?: Error) => void) => {
+  io.engine.use((req: HandshakeRequest, res: unknown, next: (err?: Error) => void) => {
     if (req._query?.sid !== undefined) return next();
+    // A WebSocket handshake's response object (engine.io's WebSocketResponse) stays reachable
+    // from the TCP socket for the connection's life and holds the request: remembered here so
+    // that 'connection' below can let the request go.
+    if (req.headers.upgrade !== undefined && typeof res === 'object' && res !== null) handshakeResponses.set(req, res);
     deps.sessions.read(req).then(
       (found) => {
         if (found) req.session = found;
@@ -126,7 +130,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
   // Socket.IO does not await middleware: the async check runs to its own end and calls next.
   const admit = async (socket: ChatSocket, next: (err?: Error) => void): Promise<void> => {
     try {
-      const user = await auth.authenticate(socket.request);
+      const user = await auth.authenticate(handshakeOf(socket));
       if (!user) return next(new Error(ERRORS.unauthorized));
       const acquired = await limiter.acquire(user.uid, socket.id);
       if (acquired === 'refused') return next(new Error('too many connections'));
@@ -200,8 +204,9 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
         .then((rooms) => notify.presence(uid, true, rooms))
         .catch((err: unknown) => logger.warn({ err, uid }, 'presence announcement failed'));
     }
-    const sessionId = (socket.request as HandshakeRequest).session?.id;
+    const sessionId = handshakeOf(socket).session?.id;
     void socket.join(sessionId ? [userChannel(uid), sessionChannel(sessionId)] : [userChannel(uid)]);
+    releaseHandshake(socket);
     const queue = new SocketQueue(logger, { uid, socket: socket.id }, deps.drain, deps.metrics);
     // One middleware per socket dispatches every event (Socket.IO runs it before any listener):
     // a listener and a closure per event and socket held ~3 KB of heap per idle socket.
@@ -268,6 +273,39 @@ function resyncAfterSubscriberLoss(sub: RedisClient, store: RedisClient, nsp: Ch
       .catch((err: unknown) => logger.warn({ err }, 'adapter subscriber ping failed'))
       .finally(() => resync('adapter subscriber back: clients told to catch up'));
   });
+}
+
+/** Upgrade handshakes' response objects, by request (see the engine middleware above). */
+const handshakeResponses = new WeakMap<IncomingMessage, object>();
+/**
+ * What authenticates a connection once its request is gone (its cookie and session), for a
+ * client that connects the namespace again over the same Engine.IO connection.
+ */
+const signIns = new WeakMap<object, HandshakeRequest>();
+
+/**
+ * Nothing reads a socket's handshake request after 'connection' (its user and session are on
+ * `socket.data` and in its rooms; Socket.IO copied what it keeps into `socket.handshake`), but
+ * engine.io keeps it for the connection's life: as `socket.conn.request` (Socket.IO's own memory
+ * advice is to drop that) and as the `req` of the WebSocketResponse that the TCP socket's close
+ * listener holds. Dropping both lets the IncomingMessage go: about N KB of heap per idle socket
+ * (engine.io deletes a property from it, which leaves it a dictionary of ~1.5 KB).
+ */
+/** The socket's handshake request, or once it is let go, what stands in for it. */
+function handshakeOf(socket: ChatSocket): HandshakeRequest {
+  return (
+    (socket.request as HandshakeRequest | null) ?? signIns.get(socket.conn) ?? ({ headers: {} } as HandshakeRequest)
+  );
+}
+
+function releaseHandshake(socket: ChatSocket): void {
+  const conn = socket.conn as unknown as { request: HandshakeRequest | null };
+  const req = conn.request;
+  if (!req) return;
+  const res = handshakeResponses.get(req);
+  if (res && 'req' in res) (res as { req: unknown }).req = null;
+  signIns.set(conn, { headers: { cookie: req.headers.cookie }, session: req.session } as HandshakeRequest);
+  conn.request = null;
 }
 
 /** Time for a cluster's re-sent SSUBSCRIBEs to be in place before clients catch up. */
