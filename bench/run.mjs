@@ -50,7 +50,7 @@ const CFG = QUICK
   : {
       stepMs: 4000,
       drainMs: 2000,
-      rates: [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 12000, 15000],
+      rates: [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 12000, 15000, 18000, 21000],
       perClient: [1000, 4000],
       perClientMs: 8000,
       // 5,000 only (the target's size; 1,000 was measured in earlier runs: bench/README.md).

@@ -11,8 +11,9 @@ import { connect, login, pool, request } from './client.mjs';
 import { waitForQuiet } from './proc.mjs';
 import { median } from './stats.mjs';
 
-/** GETs of /chat before the timed ones. */
+/** GETs of /chat before the timed ones, and for at least this long. */
 const WARM_UP_GETS = 10;
+const WARM_UP_MS = 2000;
 
 async function json(res) {
   const text = await res.text();
@@ -101,9 +102,12 @@ export async function measurePage({
     const body = await res.text();
     return { ms: performance.now() - t0, status: res.status, body };
   };
-  // Warm caches, JIT and the heap's sizing: the timed server is fresh, and with 3 warm-up GETs
-  // the 1,000-room page's three rounds still fell as it warmed (34.4, 29.0, 23.4 ms in one run).
-  for (let i = 0; i < WARM_UP_GETS; i++) await get(timeUrl);
+  // Warm caches, JIT and the heap's sizing (V8 grows its young generation only after some
+  // allocation-heavy requests): the timed server is fresh, and with 3 warm-up GETs, then 10, the
+  // 1,000-room page's three rounds still fell as it warmed (34.4, 29.0, 23.4 ms; 33.5, 28.0,
+  // 25.3). At least WARM_UP_GETS and WARM_UP_MS, so a big page gets as long as a small one.
+  const warm0 = performance.now();
+  for (let i = 0; i < WARM_UP_GETS || performance.now() - warm0 < WARM_UP_MS; i++) await get(timeUrl);
   // The fill above (thousands of messages) and whatever ran before leave work behind (GC, Redis,
   // sockets closing): the times are taken once the machine is quiet, and how quiet is kept.
   const quiet = await waitForQuiet();
