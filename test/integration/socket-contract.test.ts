@@ -85,6 +85,10 @@ for (const mode of ['memory', 'redis'] as const) {
         });
         const first = await emitAck<{ rooms: RoomSummary[] }>(chat as ChatClient, 'joined', {});
         assert.equal(first.ok, true);
+        // The node holds the connection without its handshake request any more.
+        const held = server.chat.io.of('/chat').sockets.get(chat.id ?? '');
+        assert.ok(held, 'the server-side socket');
+        assert.equal(held.conn.request, null, 'the handshake request was let go');
         chat.disconnect();
         assert.equal(root.connected, true, 'the Engine.IO connection is still open');
         const engineId = manager.engine.id;
