@@ -90,8 +90,7 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
   const presence = createSocketLimiter({
     max: config.maxSocketsPerUser,
     redis,
-    key: (uid) => keys.userSockets(uid),
-    presenceKey: keys.presence(),
+    keys,
     logger,
   });
   const minute = 60_000;
@@ -225,6 +224,8 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
         io?.engine.close();
         httpServer.closeAllConnections();
         if (io) await io.close();
+        // This node's sockets are given back now, not when its lease lapses.
+        await presence.close().catch((err: unknown) => logger.warn({ err }, 'socket leases not given back'));
         await store.close();
         // The adapter's SUNSUBSCRIBEs (sent by io.close() without waiting) sit in ioredis's
         // auto-pipeline until the next tick; a QUIT written before them fails them with

@@ -1,20 +1,34 @@
 /**
  * Socket leases, held across every node: the cap on open sockets per user (MAX_SOCKETS_PER_USER)
- * and presence (CONTRACT "Presence"). With Redis, each open socket is a member of one sorted set
- * per user, scored by when its lease ends (Redis time, so node clocks do not matter); claiming a
- * slot is one Lua script in the user's slot, so two nodes cannot both take the last one. Nodes renew their sockets'
- * leases on a heartbeat, so the sockets of a node that dies without closing them (SIGKILL) stop
- * counting after LEASE_MS — short, so a user whose tabs were on that node is not locked out for
- * long (the page retries `too many connections` meanwhile).
+ * and presence (CONTRACT "Presence").
  *
- * Presence is one sorted set, uid → until when the user counts as online: a lease's end while
- * they have sockets, RETURN_GRACE_MS after their last socket closed. A socket acquired while the
- * user is not in it brings them online; `sweep` (every node, every SWEEP_MS) claims the users
- * whose time has passed with no socket left — each user once, by one node — to announce them
- * offline: a reload within the grace is no flap, a crashed node's users go offline within
- * LEASE_MS + SWEEP_MS.
+ * With Redis, each user has one hash, socket id → the node holding it, in the user's slot:
+ * claiming a slot is one Lua script there, so two nodes cannot both take the last one. The lease
+ * is the node's, not each socket's: every node renews one entry of its own in a registry (the
+ * `nodes` sorted set, node id → lease end, Redis time) on a heartbeat, and keeps a set of the
+ * users it holds sockets of. A node that dies without closing its sockets (SIGKILL) stops
+ * renewing; once its lease has lapsed (LEASE_MS), one surviving node claims it and takes its
+ * sockets out of those users' hashes — so a user whose tabs were there is not locked out for
+ * long (the page retries `too many connections` meanwhile). Renewing costs one command per node
+ * and heartbeat, whatever the number of sockets: renewing each user's lease had cost 5,000
+ * script calls every 5 s at 5,000 idle sockets, and kept V8's young generation at its largest
+ * (the allocation rate never fell low enough for V8 to shrink it).
+ *
+ * A node whose own lease lapsed while it lived (Redis restarted empty, or the node was cut off
+ * for LEASE_MS) may have been claimed meanwhile: it notices at its next heartbeat, takes a new
+ * node id — so a claim still running on the old one cannot remove what it writes now — and
+ * writes its sockets back.
+ *
+ * Presence is one sorted set, uid → until when the user counts as online: +inf while they have
+ * sockets, RETURN_GRACE_MS after their last socket closed, and "now" when a dead node's sockets
+ * were their last. A socket acquired while the user is not in it brings them online; `sweep`
+ * (every node, every SWEEP_MS) claims the users whose time has passed with no socket left — each
+ * user once, by one node — to announce them offline: a reload within the grace is no flap, a
+ * crashed node's users go offline within LEASE_MS + 2 × SWEEP_MS.
  */
+import { randomBytes } from 'node:crypto';
 import { luaScripts } from '../store/lua.js';
+import type { Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis-client.js';
 import type { Logger } from '../logger.js';
 
@@ -27,19 +41,29 @@ export interface SocketLimiter {
    */
   acquire(uid: string, socketId: string): Promise<Acquired>;
   release(uid: string, socketId: string): Promise<void>;
-  /** Renews the leases of this node's open sockets (Redis); `open` lists them by user. */
-  renew(open: Map<string, string[]>): Promise<void>;
-  /** The users who went offline since the last sweep, each returned by exactly one node. */
+  /**
+   * Renews this node's lease (one command). Where the lease had lapsed, writes this node's open
+   * sockets back under a new node id and returns the users that brought back online.
+   */
+  heartbeat(): Promise<string[]>;
+  /** The users who went offline since the last sweep, each returned by exactly one node; first claims a dead node's sockets. */
   sweep(): Promise<string[]>;
   /** Which of these users are online now. */
   online(uids: readonly string[]): Promise<Set<string>>;
+  /** Shutting down: gives back whatever of this node's sockets is still held, and leaves the registry. */
+  close(): Promise<void>;
 }
 
+/** A node's lease: its sockets stop counting this long after its last heartbeat. */
 export const LEASE_MS = 15_000;
 export const HEARTBEAT_MS = LEASE_MS / 3;
 /** A reload or reconnect within this time is not "coming online" (CONTRACT "Presence"). */
 export const RETURN_GRACE_MS = 5_000;
-export const SWEEP_MS = 2_000;
+export const SWEEP_MS = 1_000;
+/** A claim on a dead node that is not finished in this time (its claimer died too) is taken again. */
+const REAP_CLAIM_MS = 30_000;
+/** A user's hash outlives a lost release by this much at most (every claim renews it). */
+const USER_KEY_TTL_MS = 24 * 3600_000;
 
 const NOW = `
 local t = redis.call('TIME')
@@ -47,64 +71,86 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
 /*
- * A user's socket set lives in their slot, presence is one key elsewhere: each change is a step
- * on the user's set, then one on presence, and the presence steps are written so any
- * interleaving of two nodes' steps ends right. Coming online raises the user's time (GT);
- * the last socket closing lowers it only where it exists (XX); going offline removes the user
- * only while their time is still the one the sweep saw passed (a socket taken meanwhile raised
- * it, and its node announces them online again).
+ * A user's hash lives in their slot, presence is one key elsewhere: each change is a step on the
+ * user's hash, then one on presence, and the presence steps are written so any interleaving of
+ * two nodes' steps ends right. Coming online raises the user's time to +inf (GT); the last socket
+ * closing lowers it only where it exists (XX); going offline removes the user only while their
+ * time is still the one the sweep saw passed; and a sweep that finds a user due who holds a socket
+ * raises them back to +inf (a socket taken between another socket's release and its presence step).
  */
 
-/** User slot. KEYS: the user's sockets. ARGV: socket id, lease ms, max. {0} refused, else {1, now}. */
+/**
+ * User slot. KEYS: the user's hash. ARGV: socket id, node id, max, key ttl, then this node's open
+ * sockets of the user. Fields of this node that are not open here any more (a release lost to a
+ * Redis error) are dropped first. 1 taken, 0 refused.
+ */
 const ACQUIRE = `#!lua
-${NOW}
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local open = redis.call('ZCARD', KEYS[1])
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and open >= tonumber(ARGV[3]) then return {0} end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return {1, now}
+local open = {}
+for i = 5, #ARGV do open[ARGV[i]] = true end
+local fields = redis.call('HGETALL', KEYS[1])
+local held = 0
+for i = 1, #fields, 2 do
+  if fields[i] ~= ARGV[1] then
+    if fields[i + 1] == ARGV[2] and not open[fields[i]] then redis.call('HDEL', KEYS[1], fields[i])
+    else held = held + 1 end
+  end
+end
+if held >= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
 `;
 
 /**
- * Presence. KEYS: presence. ARGV: uid, lease ms. Raises the user's time to now + lease (GT).
- * 1 when the user was not online (now they are). Sent together with ACQUIRE (one round trip):
- * when ACQUIRE refuses, the user holds `max` sockets already, so raising their time is true anyway.
+ * Presence. KEYS: presence. ARGV: uid. Raises the user's time to +inf (GT). 1 when the user was
+ * not online (now they are). Sent together with ACQUIRE (one round trip): when ACQUIRE refuses,
+ * the user holds `max` sockets already, so raising their time is true anyway.
  */
 const ONLINE = `#!lua
-${NOW}
 local was = redis.call('ZSCORE', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[1], 'GT', now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZADD', KEYS[1], 'GT', 'inf', ARGV[1])
 if was then return 0 end
 return 1
 `;
 
-/** User slot. KEYS: the user's sockets. ARGV: socket id. Returns {sockets left, now}. */
+/** User slot. KEYS: the user's hash. ARGV: socket id. Returns {sockets left, now}. */
 const RELEASE = `#!lua
 ${NOW}
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-return {redis.call('ZCARD', KEYS[1]), now}
+redis.call('HDEL', KEYS[1], ARGV[1])
+return {redis.call('HLEN', KEYS[1]), now}
 `;
 
-/**
- * User slot. KEYS: the user's sockets. ARGV: lease ms, socket ids (only those still listed are
- * renewed). Returns the new lease end while the user has sockets, else 0.
- */
-const RENEW = `#!lua
+/** User slot. KEYS: the user's hash. ARGV: a dead node's id. Drops its sockets; returns {sockets left, now}. */
+const REAP = `#!lua
 ${NOW}
-local lease = tonumber(ARGV[1])
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + lease, ARGV[i]) end
-redis.call('PEXPIRE', KEYS[1], lease)
-if redis.call('ZCARD', KEYS[1]) > 0 then return now + lease end
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  if fields[i + 1] == ARGV[1] then redis.call('HDEL', KEYS[1], fields[i]) end
+end
+return {redis.call('HLEN', KEYS[1]), now}
+`;
+
+/** Registry. KEYS: nodes. ARGV: node id, lease ms. Renews; 1 when the node's lease was still there. */
+const HEARTBEAT = `#!lua
+${NOW}
+local was = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+if was then return 1 end
 return 0
 `;
 
-/** User slot. KEYS: the user's sockets. Returns how many of their sockets hold a lease now. */
-const OPEN = `#!lua
+/**
+ * Registry. KEYS: nodes, claims (one slot). ARGV: claim ms. Claims one node whose lease lapsed,
+ * or whose claim did (its claimer died too), for claim ms; returns its id, or nil.
+ */
+const CLAIM_NODE = `#!lua
 ${NOW}
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-return redis.call('ZCARD', KEYS[1])
+local id = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)[1]
+if not id then id = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1)[1] end
+if not id then return false end
+redis.call('ZREM', KEYS[1], id)
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), id)
+return id
 `;
 
 /** Presence. KEYS: presence. ARGV: uid, the time the sweep saw. 1 when this call took them offline. */
@@ -114,26 +160,32 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 return 1
 `;
 
-/** Users renewed at once (one script each, auto-pipelined), so other commands interleave. */
-const RENEW_BATCH = 200;
+/** Users written or claimed at once (one script each, auto-pipelined), so other commands interleave. */
+const BATCH = 200;
 /** Users looked at per sweep at most (the rest wait for the next one). */
 const SWEEP_BATCH = 500;
 
 type Scripts = {
-  chatSocketAcquire(key: string, id: string, lease: number, max: number): Promise<[0] | [1, number]>;
-  chatPresenceOnline(presence: string, uid: string, lease: number): Promise<number>;
+  chatSocketAcquire(
+    key: string,
+    id: string,
+    node: string,
+    max: number,
+    ttl: number,
+    ...open: string[]
+  ): Promise<number>;
+  chatPresenceOnline(presence: string, uid: string): Promise<number>;
   chatSocketRelease(key: string, id: string): Promise<[number, number]>;
-  chatSocketRenew(key: string, lease: number, ...ids: string[]): Promise<number>;
-  chatSocketOpen(key: string): Promise<number>;
+  chatSocketReap(key: string, node: string): Promise<[number, number]>;
+  chatNodeHeartbeat(nodes: string, node: string, lease: number): Promise<number>;
+  chatNodeClaim(nodes: string, claims: string, claimMs: number): Promise<string | null>;
   chatClaimOffline(presence: string, uid: string, seen: string): Promise<number>;
 };
 
 export interface SocketLimiterOptions {
   max: number;
   redis: RedisClient | null;
-  key: (uid: string) => string;
-  /** The presence sorted set. */
-  presenceKey: string;
+  keys: Pick<Keys, 'userSockets' | 'presence' | 'nodes' | 'nodeClaims' | 'nodeUsers'>;
   logger: Logger;
 }
 
@@ -141,58 +193,172 @@ export function createSocketLimiter(opts: SocketLimiterOptions): SocketLimiter {
   return opts.redis ? redisLimiter(opts, opts.redis) : memoryLimiter(opts.max);
 }
 
-function redisLimiter({ max, key, presenceKey, logger }: SocketLimiterOptions, redis: RedisClient): SocketLimiter {
+function redisLimiter({ max, keys, logger }: SocketLimiterOptions, redis: RedisClient): SocketLimiter {
+  const key = (uid: string): string => keys.userSockets(uid);
+  const presenceKey = keys.presence();
+  const nodes = { live: keys.nodes(), claims: keys.nodeClaims(), users: (id: string) => keys.nodeUsers(id) };
   const cmd = luaScripts(redis, {
     chatSocketAcquire: { numberOfKeys: 1, lua: ACQUIRE },
     chatPresenceOnline: { numberOfKeys: 1, lua: ONLINE },
     chatSocketRelease: { numberOfKeys: 1, lua: RELEASE },
-    chatSocketRenew: { numberOfKeys: 1, lua: RENEW },
-    chatSocketOpen: { numberOfKeys: 1, lua: OPEN },
+    chatSocketReap: { numberOfKeys: 1, lua: REAP },
+    chatNodeHeartbeat: { numberOfKeys: 1, lua: HEARTBEAT },
+    chatNodeClaim: { numberOfKeys: 2, lua: CLAIM_NODE },
     chatClaimOffline: { numberOfKeys: 1, lua: CLAIM_OFFLINE },
   }) as unknown as Scripts;
+  const base = randomBytes(6).toString('hex');
+  let generation = 0;
+  let node = `${base}.${generation}`;
+  /** This node's open sockets by user: what its heartbeat stands for. */
+  const local = new Map<string, Set<string>>();
+  /** Whether a heartbeat has found this node's entry, or made it: a lapse is noticed from then on. */
+  let known = false;
+  /** The heartbeat running, if any (one at a time). */
+  let beating: Promise<unknown> = Promise.resolve();
+  /** Puts this node in the registry before its first claim, so whatever it claims can be given back. */
+  const register = async (): Promise<void> => {
+    await cmd.chatNodeHeartbeat(nodes.live, node, LEASE_MS);
+    known = true;
+  };
+
+  // A user enters this node's set before their first socket here is claimed (in the same round
+  // trip) and leaves it once their last one here is released: both go to the same key, so to the
+  // same connection, in this order.
+  const hold = (uid: string, socketId: string): Promise<unknown> | null => {
+    const mine = local.get(uid);
+    if (mine) {
+      mine.add(socketId);
+      return null;
+    }
+    local.set(uid, new Set([socketId]));
+    return redis.sadd(nodes.users(node), uid);
+  };
+  const letGo = (uid: string, socketId: string): void => {
+    const mine = local.get(uid);
+    if (!mine?.delete(socketId) || mine.size > 0) return;
+    local.delete(uid);
+    redis.srem(nodes.users(node), uid).catch(() => undefined); // a stale member costs one no-op claim step
+  };
+
+  /**
+   * Takes a node's sockets out of its users' hashes; users left with none go offline at `until`
+   * (now, or the grace): `until` null means now.
+   */
+  const reap = async (dead: string, grace: number): Promise<void> => {
+    const setKey = nodes.users(dead);
+    let cursor = '0';
+    do {
+      const [next, uids] = await redis.sscan(setKey, cursor, 'COUNT', 1000);
+      cursor = next;
+      for (let i = 0; i < uids.length; i += BATCH) {
+        const batch = uids.slice(i, i + BATCH);
+        const left = await Promise.all(batch.map((uid) => cmd.chatSocketReap(key(uid), dead)));
+        const args: (string | number)[] = [];
+        batch.forEach((uid, j) => {
+          const [n, now] = left[j]!;
+          if (Number(n) === 0) args.push(Number(now) + grace, uid);
+        });
+        if (args.length > 0) await redis.zadd(presenceKey, 'XX', ...args);
+      }
+    } while (cursor !== '0');
+    await redis.del(setKey);
+  };
+
+  /** After this node's lease lapsed: a new id, and every open socket written back under it. */
+  const reregister = async (): Promise<string[]> => {
+    generation += 1;
+    const old = node;
+    node = `${base}.${generation}`;
+    await cmd.chatNodeHeartbeat(nodes.live, node, LEASE_MS);
+    const users = [...local];
+    for (let i = 0; i < users.length; i += 1000)
+      await redis.sadd(nodes.users(node), ...users.slice(i, i + 1000).map(([uid]) => uid));
+    const back: string[] = [];
+    for (let i = 0; i < users.length; i += BATCH) {
+      const batch = users.slice(i, i + BATCH);
+      const came = await Promise.all(
+        batch.map(async ([uid, ids]) => {
+          // No cap here: these sockets are open already.
+          await Promise.all(
+            [...ids].map((id) => cmd.chatSocketAcquire(key(uid), id, node, Number.MAX_SAFE_INTEGER, USER_KEY_TTL_MS)),
+          );
+          return cmd.chatPresenceOnline(presenceKey, uid);
+        }),
+      );
+      batch.forEach(([uid], j) => {
+        if (came[j] === 1) back.push(uid);
+      });
+    }
+    logger.warn(
+      { node: old, now: node, users: users.length },
+      'node lease had lapsed: sockets written back under a new id',
+    );
+    return back;
+  };
+
   return {
     async acquire(uid, socketId) {
-      // Both steps at once: the user's slot and the presence key, one round trip.
-      const [taken, cameOnline] = await Promise.all([
-        cmd.chatSocketAcquire(key(uid), socketId, LEASE_MS, max),
-        cmd.chatPresenceOnline(presenceKey, uid, LEASE_MS),
-      ]);
-      if (taken[0] === 0) return 'refused';
+      // Every step at once: this node's set of users, the user's slot and the presence key, one round trip.
+      if (!known) await register();
+      const entered = hold(uid, socketId);
+      let taken: number;
+      let cameOnline: number;
+      try {
+        [taken, cameOnline] = await Promise.all([
+          cmd.chatSocketAcquire(key(uid), socketId, node, max, USER_KEY_TTL_MS, ...local.get(uid)!),
+          cmd.chatPresenceOnline(presenceKey, uid),
+          entered,
+        ]);
+      } catch (err) {
+        letGo(uid, socketId);
+        throw err;
+      }
+      if (taken === 0) {
+        letGo(uid, socketId);
+        return 'refused';
+      }
       return cameOnline === 1 ? 'online' : 'more';
     },
     async release(uid, socketId) {
-      // A lost release is not lost for long: the lease lapses by itself.
+      // A release lost to an error is dropped at the user's next claim on this node, or with it.
       try {
-        const [left, now] = await cmd.chatSocketRelease(key(uid), socketId);
+        const pending = cmd.chatSocketRelease(key(uid), socketId);
+        letGo(uid, socketId);
+        const [left, now] = await pending;
         if (left === 0) await redis.zadd(presenceKey, 'XX', Number(now) + RETURN_GRACE_MS, uid);
       } catch (err) {
         logger.warn({ err, uid }, 'socket release failed');
       }
     },
-    async renew(open) {
-      const users = [...open];
-      // One batch after another, so messages posted meanwhile wait for one batch at most.
-      for (let i = 0; i < users.length; i += RENEW_BATCH) {
-        const batch = users.slice(i, i + RENEW_BATCH);
-        try {
-          const until = await Promise.all(batch.map(([uid, ids]) => cmd.chatSocketRenew(key(uid), LEASE_MS, ...ids)));
-          const args: (string | number)[] = [];
-          batch.forEach(([uid], j) => {
-            if (Number(until[j]) > 0) args.push(Number(until[j]), uid);
-          });
-          if (args.length > 0) await redis.zadd(presenceKey, 'GT', ...args);
-        } catch (err) {
-          logger.warn({ err, users: batch.length }, 'socket lease renewal failed');
-        }
-      }
+    heartbeat() {
+      // One at a time: writing thousands of sockets back may take longer than a heartbeat.
+      const next = beating
+        .catch(() => undefined)
+        .then(async () => {
+          const kept = await cmd.chatNodeHeartbeat(nodes.live, node, LEASE_MS);
+          const lapsed = kept === 0 && known;
+          known = true;
+          return lapsed ? reregister() : [];
+        });
+      beating = next;
+      return next;
     },
     async sweep() {
+      const dead = await cmd.chatNodeClaim(nodes.live, nodes.claims, REAP_CLAIM_MS);
+      if (dead) {
+        await reap(dead, 0);
+        await redis.zrem(nodes.claims, dead);
+        logger.warn({ node: dead }, "a dead node's sockets given back");
+      }
       const [sec, micro] = await redis.time();
       const now = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
       const due = await redis.zrangebyscore(presenceKey, '-inf', now, 'WITHSCORES', 'LIMIT', 0, SWEEP_BATCH);
       const users: [uid: string, seen: string][] = [];
       for (let i = 0; i + 1 < due.length; i += 2) users.push([due[i] as string, due[i + 1] as string]);
-      const open = await Promise.all(users.map(([uid]) => cmd.chatSocketOpen(key(uid))));
+      const open = await Promise.all(users.map(([uid]) => redis.hlen(key(uid))));
+      // Due but holding a socket: a presence step of a release came after the claim of a new socket.
+      const holding = users.filter((_, i) => open[i]! > 0).flatMap(([uid]) => ['inf', uid]);
+      if (holding.length > 0) await redis.zadd(presenceKey, 'GT', ...holding);
       const idle = users.filter((_, i) => open[i] === 0);
       const claimed = await Promise.all(idle.map(([uid, seen]) => cmd.chatClaimOffline(presenceKey, uid, seen)));
       return idle.filter((_, i) => claimed[i] === 1).map(([uid]) => uid);
@@ -201,7 +367,15 @@ function redisLimiter({ max, key, presenceKey, logger }: SocketLimiterOptions, r
       if (uids.length === 0) return new Set();
       const [[sec, micro], scores] = await Promise.all([redis.time(), redis.zmscore(presenceKey, ...uids)]);
       const now = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
-      return new Set(uids.filter((_, i) => scores[i] !== null && Number(scores[i]) > now));
+      // A user with sockets has +inf, which Redis writes "inf" (not a number to Number()).
+      return new Set(uids.filter((_, i) => scores[i] === 'inf' || Number(scores[i] ?? 0) > now));
+    },
+    async close() {
+      // What is still held here (releases in flight are in the same queue, before this) goes now,
+      // with the grace: the clients reconnect to another node within it.
+      await beating.catch(() => undefined);
+      await reap(node, RETURN_GRACE_MS);
+      await redis.zrem(nodes.live, node);
     },
   };
 }
@@ -228,7 +402,9 @@ function memoryLimiter(max: number): SocketLimiter {
         presence.set(uid, Date.now() + RETURN_GRACE_MS);
       }
     },
-    async renew() {},
+    async heartbeat() {
+      return [];
+    },
     async sweep() {
       const now = Date.now();
       const gone = [...presence].filter(([uid, until]) => until <= now && !open.has(uid)).map(([uid]) => uid);
@@ -238,5 +414,6 @@ function memoryLimiter(max: number): SocketLimiter {
     async online(uids) {
       return new Set(uids.filter((uid) => presence.has(uid)));
     },
+    async close() {},
   };
 }

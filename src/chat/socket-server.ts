@@ -112,9 +112,15 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
   if (deps.adapterClients && deps.redis) resyncAfterSubscriberLoss(deps.adapterClients.sub, deps.redis, nsp, logger);
   const keys = createKeys(config.redisPrefix);
   const limiter = deps.presence;
-  // Leases live in Redis only; the in-process limiter has nothing to renew.
+  // Leases live in Redis only; the in-process limiter has nothing to renew. A node whose lease
+  // had lapsed writes its sockets back; users that brings back online are announced again.
   if (deps.redis) {
-    const heartbeat = setInterval(() => void limiter.renew(openSocketsByUser(nsp)), HEARTBEAT_MS).unref();
+    const heartbeat = setInterval(() => {
+      limiter
+        .heartbeat()
+        .then((back) => Promise.all(back.map(async (uid) => notify.presence(uid, true, await store.userRooms(uid)))))
+        .catch((err: unknown) => logger.warn({ err }, 'node heartbeat failed'));
+    }, HEARTBEAT_MS).unref();
     httpServer.once('close', () => clearInterval(heartbeat));
   }
   // Users gone (no socket anywhere, the return grace passed, or their node died) are announced
@@ -144,6 +150,8 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
       };
       socket.once('disconnect', release);
       socket.conn.once('close', release);
+      // Closed while the lease was being taken: 'close' has fired already.
+      if (socket.conn.readyState === 'closed') release();
       // The first `joined` of a socket that brought its user online announces them to their rooms.
       socket.data = { uid: user.uid, name: user.name, picture: user.picture, announce: acquired === 'online' };
       next();
@@ -310,13 +318,3 @@ function releaseHandshake(socket: ChatSocket): void {
 
 /** Time for a cluster's re-sent SSUBSCRIBEs to be in place before clients catch up. */
 const RESUBSCRIBE_SETTLE_MS = 300;
-
-function openSocketsByUser(nsp: ChatNamespace): Map<string, string[]> {
-  const open = new Map<string, string[]>();
-  for (const socket of nsp.sockets.values()) {
-    const ids = open.get(socket.data.uid);
-    if (ids) ids.push(socket.id);
-    else open.set(socket.data.uid, [socket.id]);
-  }
-  return open;
-}

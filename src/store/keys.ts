@@ -6,7 +6,8 @@
  * - a room's keys (and its Socket.IO room, see fanout.ts) share the tag `{<room id>}`;
  * - a user's keys share `{<uid>}`;
  * - the profiles, the name index and the accounts share `{users}` (an account is made atomically);
- * - the random-room index, its counter and its seat counts share `{random}`.
+ * - the random-room index, its counter and its seat counts share `{random}`;
+ * - the node registry and its claims share `{nodes}`.
  * The presence set and the limiter counters are single keys. The prefix itself carries no
  * braces in cluster mode (config.ts refuses it), or it would become every key's tag.
  */
@@ -34,7 +35,7 @@ export interface Keys {
   userRoomCounter(uid: string): string;
   /** Sorted set uid → rate-limit log of the user's recent `text` timestamps. */
   rateLimit(uid: string): string;
-  /** Sorted set socket id → lease end (ms): the user's open sockets on every node (socket cap). */
+  /** Hash socket id → node id: the user's open sockets on every node (socket cap, chat/socket-limit.ts). */
   userSockets(uid: string): string;
   /** Hash {t: tokens, ts: ms}: the user's event budget (token bucket, chat/event-budget.ts). */
   userBudget(uid: string): string;
@@ -58,6 +59,12 @@ export interface Keys {
   randomSeats(): string;
   /** Sorted set uid → until when the user counts as online (chat/socket-limit.ts). */
   presence(): string;
+  /** Sorted set node id → lease end (ms): the nodes holding sockets (chat/socket-limit.ts). */
+  nodes(): string;
+  /** Sorted set node id → claim end: dead nodes whose sockets one node is giving back. With nodes(). */
+  nodeClaims(): string;
+  /** Set of the uids one node holds sockets of. */
+  nodeUsers(node: string): string;
   /** Prefix of one limit's counters (limiter.ts; the library appends `:<key>`). */
   limit(name: 'signin' | 'password-failures' | 'rooms'): string;
   /** String: the key layout's version (migrate.ts). */
@@ -87,7 +94,8 @@ export function createKeys(prefix: string): Keys {
     userRandom: (uid) => user(uid, 'random'),
     userRoomCounter: (uid) => user(uid, 'room_counter'),
     rateLimit: (uid) => user(uid, 'rate'),
-    userSockets: (uid) => user(uid, 'sockets'),
+    // 'conns', not the 'sockets' sorted set of per-socket leases it replaced: another type.
+    userSockets: (uid) => user(uid, 'conns'),
     userBudget: (uid) => user(uid, 'budget'),
     roomMembers: (roomId) => room(roomId, 'members'),
     roomMessages: (roomId) => room(roomId, 'messages'),
@@ -98,6 +106,9 @@ export function createKeys(prefix: string): Keys {
     randomCounter: () => `${prefix}{random}:counter`,
     randomSeats: () => `${prefix}{random}:seats`,
     presence: () => `${prefix}presence`,
+    nodes: () => `${prefix}{nodes}:live`,
+    nodeClaims: () => `${prefix}{nodes}:claims`,
+    nodeUsers: (node) => `${prefix}node:${tagged(node)}:users`,
     limit: (name) => `${prefix}limit:${name}`,
     layout: () => `${prefix}layout`,
   };

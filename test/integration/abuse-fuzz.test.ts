@@ -324,10 +324,11 @@ describe('abuse: fuzzed payloads on every event', { timeout: 180_000 }, () => {
       const storeAfter = await dumpStore(redis, server.prefix);
       const keys = new Set([...storeBefore.keys(), ...storeAfter.keys()]);
       changedKeys = [...keys].filter((k) => storeBefore.get(k) !== storeAfter.get(k));
-      // Bookkeeping that every event or the heartbeat touches (the event budget, socket leases,
-      // presence, typing throttles, read marks) is not state a refusal changed; stored messages
-      // and their client ids are, and only the accepted texts may account for those.
-      const bookkeeping = /:(budget|sockets|reads|read-n|rate)$|:presence$|:typing:/;
+      // Bookkeeping that every event or the heartbeat touches (the event budget, socket leases
+      // and the node registry, presence, typing throttles, read marks) is not state a refusal
+      // changed; stored messages and their client ids are, and only the accepted texts may account for those.
+      const bookkeeping =
+        /:(budget|conns|reads|read-n|rate)$|^[^{]*node:\{[^}]*\}:users$|:\{nodes\}:|:presence$|:typing:/;
       const allowed = (k: string): boolean =>
         bookkeeping.test(k) ||
         (acceptedTexts.length > 0 &&

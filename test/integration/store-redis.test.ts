@@ -415,17 +415,14 @@ describe('RedisStore on real Redis', () => {
     await store.leaveRoom('alice', r.room.room_id);
     await store.leaveRoom('bob', g.room_id);
     await store.leaveRoom('alice', g.room_id);
-    const leases = createSocketLimiter({ max: 3, redis, key: keys.userSockets, presenceKey: keys.presence(), logger });
+    const leases = createSocketLimiter({ max: 3, redis, keys, logger });
     await leases.acquire('alice', 's1');
-    await leases.renew(
-      new Map([
-        ['alice', ['s1']],
-        ['bob', ['s2']],
-      ]),
-    );
+    await leases.acquire('bob', 's2');
+    await leases.heartbeat();
     await leases.release('alice', 's1');
     await leases.sweep();
     await leases.online(['alice', 'bob']);
+    await leases.close();
     await createEventBudget(redis, keys.userBudget, { perSecond: 5, burst: 10 }).take('alice');
     await createThrottle(redis).first(keys.typing(g.room_id, 'alice'), 100);
     await createLimiter(redis, { prefix: keys.limit('rooms'), points: 5, windowMs: 1000 }).consume('alice');
