@@ -14,7 +14,6 @@ import { firebaseCspSources } from './auth/firebase-csp.js';
 import { createAuth } from './auth/index.js';
 import { createSessions } from './auth/session.js';
 import type { Drain } from './chat/handler.js';
-import { sessionChannel } from './chat/notify.js';
 import { createSocketServer } from './chat/socket-server.js';
 import { createSocketLimiter } from './chat/socket-limit.js';
 import type { ChatServerIO } from './chat/types.js';
@@ -23,7 +22,6 @@ import { createApp } from './http/app.js';
 import type { CspExtra } from './http/set-up-security.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { userChannel } from './shared/events.js';
 import { createStore } from './store/index.js';
 import { instrumentStore } from './store/instrumented.js';
 import { createKeys } from './store/keys.js';
@@ -111,7 +109,7 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
     store,
     logger,
     passwordFailures: limits.passwordFailures,
-    hooks: { sessionEnded: (sessionId) => late.sockets?.notify.disconnect(sessionChannel(sessionId)) },
+    hooks: { sessionEnded: (uid, sessionId) => late.sockets?.notify.endSession(uid, sessionId) },
   });
   const csp: CspExtra | undefined = config.auth === 'firebase' ? firebaseCspSources(config) : undefined;
   const sessions = createSessions(config, redis);
@@ -133,8 +131,8 @@ export async function createChatServer(config: Config, logger: Logger): Promise<
     announceRoom: (room, uids) => late.sockets?.notify.roomAdded(room, uids),
     onSignOut: ({ uid, sessionId }) => {
       // Firebase revokes every session of the user; a dev sign-out ends this one session.
-      if (config.auth === 'firebase') late.sockets?.notify.disconnect(userChannel(uid));
-      else if (sessionId) late.sockets?.notify.disconnect(sessionChannel(sessionId));
+      if (config.auth === 'firebase') late.sockets?.notify.disconnectUser(uid);
+      else if (sessionId) late.sockets?.notify.endSession(uid, sessionId);
     },
   });
   // Slow clients must not hold connections forever (slowloris). Node checks these timeouts every

@@ -11,8 +11,8 @@ import type { ChatStore } from '../store/types.js';
 import { SESSION_COOKIE } from './session.js';
 
 export interface SignInHooks {
-  /** The session `sessionId` ended (replaced by a new sign-in): close its sockets everywhere. */
-  sessionEnded(sessionId: string): void;
+  /** The session `sessionId` of `uid` ended (replaced by a new sign-in): close its sockets everywhere. */
+  sessionEnded(uid: string, sessionId: string): void;
 }
 
 const regenerate = (req: Request): Promise<void> =>
@@ -23,11 +23,11 @@ const save = (req: Request): Promise<void> =>
 
 /** Signs `uid` in on a fresh session and answers 303 to /chat. */
 export async function startSession(req: Request, res: Response, uid: string, hooks: SignInHooks): Promise<void> {
-  const replaced = typeof req.session.uid === 'string' ? req.sessionID : null;
+  const replaced = typeof req.session.uid === 'string' ? { uid: req.session.uid, sid: req.sessionID } : null;
   await regenerate(req);
   req.session.uid = uid;
   await save(req);
-  if (replaced) hooks.sessionEnded(replaced);
+  if (replaced) hooks.sessionEnded(replaced.uid, replaced.sid);
   res.redirect(303, '/chat');
 }
 

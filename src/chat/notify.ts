@@ -16,13 +16,14 @@ export interface Notifier {
   status(type: StatusEvent['type'], user: Pick<UserProfile, 'uid' | 'name' | 'picture'>, roomId: string): void;
   /** Tells the other members of the user's rooms, on every node, that the user came or went. */
   presence(uid: string, online: boolean, rooms: readonly RoomRef[]): void;
-  /** Disconnects sockets (sign-out); the channel is `user:<uid>` or `session:<id>`. */
-  disconnect(channel: string): void;
+  /** Disconnects every socket of the user, on every node (a Firebase sign-out revokes them all). */
+  disconnectUser(uid: string): void;
+  /** Disconnects the user's sockets that signed in with this session, on every node (sign-out). */
+  endSession(uid: string, sessionId: string): void;
 }
 
-export const sessionChannel = (sessionId: string): string => `session:${sessionId}`;
-
-export function createNotifier(nsp: ChatNamespace): Notifier {
+/** `acrossNodes`: other nodes share the adapter (Redis); the in-process adapter has no server-side events. */
+export function createNotifier(nsp: ChatNamespace, acrossNodes: boolean): Notifier {
   return {
     roomAdded(room, uids, exceptSocket) {
       if (uids.length === 0) return;
@@ -54,8 +55,26 @@ export function createNotifier(nsp: ChatNamespace): Notifier {
         .except(userChannel(uid))
         .emit('presence', { uid, online });
     },
-    disconnect(channel) {
-      nsp.in(channel).disconnectSockets(true);
+    disconnectUser(uid) {
+      nsp.in(userChannel(uid)).disconnectSockets(true);
+    },
+    endSession(uid, sessionId) {
+      endLocalSession(nsp, uid, sessionId);
+      if (acrossNodes) nsp.serverSideEmit('end_session', uid, sessionId);
     },
   };
+}
+
+/**
+ * A session's sockets are found by looking, not by a Socket.IO room of their own: with the
+ * sharded adapter every room but a socket's own is a channel subscription (SSUBSCRIBE on
+ * connect, SUNSUBSCRIBE on disconnect) and its share of the node's memory, for each socket, for
+ * an event as rare as a sign-out. The other nodes hear `end_session` and look among the user's
+ * sockets they hold.
+ */
+export function endLocalSession(nsp: ChatNamespace, uid: string, sessionId: string): void {
+  for (const id of [...(nsp.adapter.rooms.get(userChannel(uid)) ?? [])]) {
+    const socket = nsp.sockets.get(id);
+    if (socket?.data.sid === sessionId) socket.disconnect(true);
+  }
 }

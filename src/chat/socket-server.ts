@@ -25,7 +25,7 @@ import { createMemberHandlers } from './member-handlers.js';
 import { createEventBudget, overBudgetAnswer } from './event-budget.js';
 import { SocketQueue, type Drain } from './handler.js';
 import { createMessageHandlers } from './message-handlers.js';
-import { createNotifier, sessionChannel, type Notifier } from './notify.js';
+import { createNotifier, endLocalSession, type Notifier } from './notify.js';
 import { createRoomHandlers } from './room-handlers.js';
 import { HEARTBEAT_MS, SWEEP_MS, type SocketLimiter } from './socket-limit.js';
 import { createThrottle } from './throttle.js';
@@ -107,7 +107,8 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
   });
 
   const nsp: ChatNamespace = io.of(CHAT_NAMESPACE);
-  const notify = createNotifier(nsp);
+  const notify = createNotifier(nsp, deps.adapterClients !== null);
+  nsp.on('end_session', (uid, sessionId) => endLocalSession(nsp, uid, sessionId));
   deps.localFanout?.attach((message) => nsp.to(roomChannel(message.room_id)).emit('internal_msg', message));
   if (deps.adapterClients && deps.redis) resyncAfterSubscriberLoss(deps.adapterClients.sub, deps.redis, nsp, logger);
   const keys = createKeys(config.redisPrefix);
@@ -153,7 +154,9 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
       // Closed while the lease was being taken: 'close' has fired already.
       if (socket.conn.readyState === 'closed') release();
       // The first `joined` of a socket that brought its user online announces them to their rooms.
+      const sid = handshakeOf(socket).session?.id;
       socket.data = { uid: user.uid, name: user.name, picture: user.picture, announce: acquired === 'online' };
+      if (sid) socket.data.sid = sid;
       next();
     } catch (err) {
       logger.warn({ err }, 'handshake authentication failed');
@@ -212,8 +215,7 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
         .then((rooms) => notify.presence(uid, true, rooms))
         .catch((err: unknown) => logger.warn({ err, uid }, 'presence announcement failed'));
     }
-    const sessionId = handshakeOf(socket).session?.id;
-    void socket.join(sessionId ? [userChannel(uid), sessionChannel(sessionId)] : [userChannel(uid)]);
+    void socket.join(userChannel(uid));
     releaseHandshake(socket);
     const queue = new SocketQueue(logger, { uid, socket: socket.id }, deps.drain, deps.metrics);
     // One middleware per socket dispatches every event (Socket.IO runs it before any listener):

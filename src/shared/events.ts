@@ -62,8 +62,11 @@ export interface ServerToClientEvents {
   resync: (event: ResyncEvent) => void;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no server-to-server events yet
-export interface InterServerEvents {}
+/** Between nodes, through the adapter's channel that every node reads. */
+export interface InterServerEvents {
+  /** A session ended (sign-out, or a new sign-in in the same browser): its sockets are disconnected. */
+  end_session: (uid: string, sessionId: string) => void;
+}
 
 export interface SocketData {
   uid: string;
@@ -71,6 +74,8 @@ export interface SocketData {
   picture: string;
   /** This socket brought its user online and has not sent `joined` yet: that `joined` announces. */
   announce: boolean;
+  /** The session its handshake signed in with, where there is one: sign-out disconnects by it. */
+  sid?: string;
 }
 
 /**
