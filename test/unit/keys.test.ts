@@ -18,8 +18,11 @@ function allKeys(keys: Keys): Record<string, string> {
     randomCounter: keys.randomCounter(),
     randomSeats: keys.randomSeats(),
     presence: keys.presence(),
+    nodes: keys.nodes(),
+    nodeClaims: keys.nodeClaims(),
     layout: keys.layout(),
   };
+  for (const node of ['3f2a9c01b4e5.0', '3f2a9c01b4e5.1']) out[`nodeUsers:${node}`] = keys.nodeUsers(node);
   for (const uid of ['alice', 'bob']) {
     out[`userRooms:${uid}`] = keys.userRooms(uid);
     out[`userRandom:${uid}`] = keys.userRandom(uid);
@@ -101,6 +104,7 @@ test("slots: a room's keys and its Socket.IO channel, a user's keys, {users}, {r
   }
   same('users', [keys.users(), keys.userIndex(), keys.accountNames(), keys.passwords()]);
   same('random', [keys.randomRooms(), keys.randomCounter(), keys.randomSeats()]);
+  same('nodes', [keys.nodes(), keys.nodeClaims()]);
   // Rooms and users spread over slots (not all in one).
   const slots = new Set(Array.from({ length: 50 }, (_, i) => calculateSlot(keys.roomMembers(`alice_${i}`))));
   assert.ok(slots.size > 40, `${slots.size} slots for 50 rooms`);
