@@ -241,8 +241,8 @@ function redisLimiter({ max, keys, logger }: SocketLimiterOptions, redis: RedisC
   };
 
   /**
-   * Takes a node's sockets out of its users' hashes; users left with none go offline at `until`
-   * (now, or the grace): `until` null means now.
+   * Takes a node's sockets out of its users' hashes; users left with none go offline `grace` ms
+   * from now (0 for a dead node: its users' last sockets closed when it died).
    */
   const reap = async (dead: string, grace: number): Promise<void> => {
     const setKey = nodes.users(dead);
@@ -278,9 +278,13 @@ function redisLimiter({ max, keys, logger }: SocketLimiterOptions, redis: RedisC
       const batch = users.slice(i, i + BATCH);
       const came = await Promise.all(
         batch.map(async ([uid, ids]) => {
-          // No cap here: these sockets are open already.
+          // No cap here: these sockets are open already. Each claim names all of them as open
+          // here, or it would drop the user's others just written under this id.
+          const open = [...ids];
           await Promise.all(
-            [...ids].map((id) => cmd.chatSocketAcquire(key(uid), id, node, Number.MAX_SAFE_INTEGER, USER_KEY_TTL_MS)),
+            open.map((id) =>
+              cmd.chatSocketAcquire(key(uid), id, node, Number.MAX_SAFE_INTEGER, USER_KEY_TTL_MS, ...open),
+            ),
           );
           return cmd.chatPresenceOnline(presenceKey, uid);
         }),

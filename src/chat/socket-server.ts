@@ -113,26 +113,21 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
   if (deps.adapterClients && deps.redis) resyncAfterSubscriberLoss(deps.adapterClients.sub, deps.redis, nsp, logger);
   const keys = createKeys(config.redisPrefix);
   const limiter = deps.presence;
+  /** Every `ms`, runs `step` and tells the rooms of the users it returns that they came or went. */
+  const announceEvery = (ms: number, step: () => Promise<string[]>, online: boolean, failed: string): void => {
+    const timer = setInterval(() => {
+      step()
+        .then((uids) => Promise.all(uids.map(async (uid) => notify.presence(uid, online, await store.userRooms(uid)))))
+        .catch((err: unknown) => logger.warn({ err }, failed));
+    }, ms).unref();
+    httpServer.once('close', () => clearInterval(timer));
+  };
   // Leases live in Redis only; the in-process limiter has nothing to renew. A node whose lease
-  // had lapsed writes its sockets back; users that brings back online are announced again.
-  if (deps.redis) {
-    const heartbeat = setInterval(() => {
-      limiter
-        .heartbeat()
-        .then((back) => Promise.all(back.map(async (uid) => notify.presence(uid, true, await store.userRooms(uid)))))
-        .catch((err: unknown) => logger.warn({ err }, 'node heartbeat failed'));
-    }, HEARTBEAT_MS).unref();
-    httpServer.once('close', () => clearInterval(heartbeat));
-  }
+  // had lapsed writes its sockets back; the users that brings back online are announced again.
+  if (deps.redis) announceEvery(HEARTBEAT_MS, () => limiter.heartbeat(), true, 'node heartbeat failed');
   // Users gone (no socket anywhere, the return grace passed, or their node died) are announced
   // offline by whichever node claims them first.
-  const sweeper = setInterval(() => {
-    limiter
-      .sweep()
-      .then((gone) => Promise.all(gone.map(async (uid) => notify.presence(uid, false, await store.userRooms(uid)))))
-      .catch((err: unknown) => logger.warn({ err }, 'presence sweep failed'));
-  }, SWEEP_MS).unref();
-  httpServer.once('close', () => clearInterval(sweeper));
+  announceEvery(SWEEP_MS, () => limiter.sweep(), false, 'presence sweep failed');
 
   // Socket.IO does not await middleware: the async check runs to its own end and calls next.
   const admit = async (socket: ChatSocket, next: (err?: Error) => void): Promise<void> => {
