@@ -153,6 +153,12 @@ redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), id)
 return id
 `;
 
+/** Presence. KEYS: presence. ARGV: how many. The users whose time has passed (Redis time), with their times. */
+const DUE = `#!lua
+${NOW}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[1]))
+`;
+
 /** Presence. KEYS: presence. ARGV: uid, the time the sweep saw. 1 when this call took them offline. */
 const CLAIM_OFFLINE = `#!lua
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
@@ -179,6 +185,7 @@ type Scripts = {
   chatSocketReap(key: string, node: string): Promise<[number, number]>;
   chatNodeHeartbeat(nodes: string, node: string, lease: number): Promise<number>;
   chatNodeClaim(nodes: string, claims: string, claimMs: number): Promise<string | null>;
+  chatPresenceDue(presence: string, count: number): Promise<string[]>;
   chatClaimOffline(presence: string, uid: string, seen: string): Promise<number>;
 };
 
@@ -204,6 +211,7 @@ function redisLimiter({ max, keys, logger }: SocketLimiterOptions, redis: RedisC
     chatSocketReap: { numberOfKeys: 1, lua: REAP },
     chatNodeHeartbeat: { numberOfKeys: 1, lua: HEARTBEAT },
     chatNodeClaim: { numberOfKeys: 2, lua: CLAIM_NODE },
+    chatPresenceDue: { numberOfKeys: 1, lua: DUE },
     chatClaimOffline: { numberOfKeys: 1, lua: CLAIM_OFFLINE },
   }) as unknown as Scripts;
   const base = randomBytes(6).toString('hex');
@@ -354,9 +362,7 @@ function redisLimiter({ max, keys, logger }: SocketLimiterOptions, redis: RedisC
         await redis.zrem(nodes.claims, dead);
         logger.warn({ node: dead }, "a dead node's sockets given back");
       }
-      const [sec, micro] = await redis.time();
-      const now = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
-      const due = await redis.zrangebyscore(presenceKey, '-inf', now, 'WITHSCORES', 'LIMIT', 0, SWEEP_BATCH);
+      const due = await cmd.chatPresenceDue(presenceKey, SWEEP_BATCH);
       const users: [uid: string, seen: string][] = [];
       for (let i = 0; i + 1 < due.length; i += 2) users.push([due[i] as string, due[i + 1] as string]);
       const open = await Promise.all(users.map(([uid]) => redis.hlen(key(uid))));

@@ -3,11 +3,13 @@
  * HTTP only: read marks (`read`, forward only, every tab told, own messages read), the `joined`
  * summary (newest activity first, last message, unread), `members` with online state, `presence`
  * (online within 2 s, offline within 30 s, no flap on a quick reconnect, offline after a node is
- * SIGKILLed), and direct conversations (`POST /chat/direct`, one room both ways).
+ * SIGKILLed, back after Redis lost the leases), and direct conversations (`POST /chat/direct`, one room both ways).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Member, PresenceEvent, ReadEvent, RoomSummary, RoomWithMessages } from '../../src/shared/types.js';
+import { HEARTBEAT_MS } from '../../src/chat/socket-limit.js';
+import { createKeys } from '../../src/store/keys.js';
 import { emitAck, sleep } from '../helpers/client.js';
 import {
   closeAll,
@@ -22,6 +24,7 @@ import {
   type Tab,
   type User,
 } from '../helpers/contract.js';
+import { testRedis } from '../helpers/redis.js';
 import {
   cleanRedis,
   newPrefix,
@@ -224,6 +227,51 @@ describe(
         assert.equal((await postJson(a.url, '/chat/direct', payload, { cookie: ann.cookie })).status, status);
       }
       assert.equal((await postJson(a.url, '/chat/direct', { uid: bob.uid })).status, 401);
+    });
+
+    test('presence: a node whose leases Redis lost writes them back; the user is online again and the others are told', async () => {
+      const watcher = await user('lapse watcher');
+      const comer = await user('lapse comer');
+      const roomId = await group(watcher, 'Lapse', [comer]);
+      const watch = await openTab(watcher, b.url);
+      await openTab(comer, a.url, false);
+      await presenceWithin(watch, comer.uid, true, 2000);
+      const online = async (): Promise<boolean | undefined> => {
+        const ack = await emitAck<{ members: Member[] }>(watch.socket, 'members', { room_id: roomId });
+        return ack.ok ? ack.members.find((m) => m.uid === comer.uid)?.online : undefined;
+      };
+      assert.equal(await online(), true);
+      // As after Redis restarted without them: node a's registry entry, its set of users, the
+      // user's sockets and their presence are gone (one key per command: each its own slot).
+      const keys = createKeys(prefix);
+      const redis = testRedis('read-presence-lapse');
+      try {
+        const [nodeId] = Object.values(await redis.hgetall(keys.userSockets(comer.uid)));
+        assert.ok(nodeId, "the comer's socket is held by node a");
+        await redis.zrem(keys.nodes(), nodeId);
+        await redis.del(keys.nodeUsers(nodeId));
+        await redis.del(keys.userSockets(comer.uid));
+        await redis.zrem(keys.presence(), comer.uid);
+        assert.equal(await online(), false, 'the lost lease shows the user offline');
+        // Node a's next heartbeat (every 5 s) finds its entry gone and writes its sockets back.
+        const start = Date.now();
+        await watch.rec.until(
+          () => (watch.rec.of('presence') as PresenceEvent[]).filter((p) => p.uid === comer.uid).length >= 2,
+          HEARTBEAT_MS + 3000,
+          'presence online again',
+        );
+        const told = (watch.rec.of('presence') as PresenceEvent[]).filter((p) => p.uid === comer.uid);
+        assert.deepEqual(told, [
+          { uid: comer.uid, online: true },
+          { uid: comer.uid, online: true },
+        ]);
+        assert.equal(await online(), true);
+        const [again] = Object.values(await redis.hgetall(keys.userSockets(comer.uid)));
+        assert.ok(again && again !== nodeId, `written back under a new node id (${nodeId} → ${again})`);
+        console.log(`[presence] written back and announced ${Date.now() - start} ms after the leases were lost`);
+      } finally {
+        redis.disconnect();
+      }
     });
 
     test('presence: a SIGKILLed node does not leave its users online for more than 30 s', async () => {
