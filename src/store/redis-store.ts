@@ -54,6 +54,7 @@ const RANDOM_CLAIM_TRIES = 50;
 const COMMANDS = {
   chatPostMessage: { numberOfKeys: 3, lua: scripts.POST_MESSAGE },
   chatTextTake: { numberOfKeys: 2, lua: scripts.TEXT_TAKE },
+  chatPostText: { numberOfKeys: 7, lua: scripts.POST_TEXT },
   chatReadForward: { numberOfKeys: 2, lua: scripts.READ_FORWARD },
   chatReadClamp: { numberOfKeys: 2, lua: scripts.READ_CLAMP },
   chatRandomClaim: { numberOfKeys: 1, lua: scripts.RANDOM_CLAIM },
@@ -73,6 +74,9 @@ const COMMANDS = {
 export const SCRIPT_KEYS = COMMANDS;
 
 type Commands = Record<keyof typeof COMMANDS, Script>;
+
+/** POST_TEXT's answer (scripts.ts): {3} over budget, {4} rate limited, else post_message's. */
+type PostReply = [0, 'not a member'] | [1, string, number?] | [2, string] | [3] | [4];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -501,75 +505,105 @@ export class RedisStore implements ChatStore {
   }
 
   /**
+   * On one Redis: one script (POST_TEXT), one round trip — the user's budget token and rate place,
+   * the client id (a resend answers the stored message), membership, the append and the publish,
+   * and the sender's read mark, atomically.
+   *
+   * On a Redis Cluster, where the user's keys and the room's lie in different slots, three steps:
    * 1. The user's slot: with `options.budget`, a token of the user's event budget (none left:
    *    refused `overBudget`, nothing else done); then a place in the rate limit (atomic, across
-   *    nodes), with a token. One script (TEXT_TAKE), one round trip.
-   * 2. The room's slot: the client id (a resend answers the stored message), membership, the
-   *    append and the publish, atomically — so deliveries follow storage order on every node.
-   * A post refused in step 2 (not a member, or a resend) gives its place back: refused events do
-   * not count. When step 1 refuses, step 2 runs in check mode, so a resend still answers its
-   * message and a non-member still hears `not a member` (the contract's order), not the limit.
-   * The sender's read mark moves to their message in their slot after the ack is due: issued
-   * before the ack, so their next request on this node finds it.
+   *    nodes), with a token. One script (TEXT_TAKE).
+   * 2. The room's slot: the client id, membership, the append and the publish, atomically — so
+   *    deliveries follow storage order on every node. A post refused here (not a member, or a
+   *    resend) gives its place back: refused events do not count. When step 1 refuses, step 2 runs
+   *    in check mode, so a resend still answers its message and a non-member still hears `not a
+   *    member` (the contract's order), not the limit.
+   * 3. The user's slot: the sender's read mark moves to their message, issued before the ack so
+   *    their next request on this node finds it.
+   * Both ways run the same Lua functions (scripts.ts), so they answer alike.
    */
   async postMessage(draft: MessageDraft, options: PostOptions = {}): Promise<PostResult> {
     const type = draft.type ?? 'user';
     const time = new Date().toISOString();
     const cid = draft.client_id ?? '';
-    const rateKey = this.keys.rateLimit(draft.uid);
-    // Unique among the user's places in the rate log, across nodes: this store's random id and a count.
-    const token = `${draft.room_id} ${this.tokenPrefix}${(this.posts += 1)}`;
-    await this.endOfTurn();
+    const { room_id, uid, name, picture, msg } = draft;
     const budget = options.budget;
-    const step = (await this.cmd.chatTextTake(
-      rateKey,
-      this.keys.userBudget(draft.uid),
+    const user = [this.keys.rateLimit(uid), this.keys.userBudget(uid)];
+    const limit = [
       this.limits.rateLimitCount,
       this.limits.rateLimitWindowMs,
-      token,
+      // Unique among the user's places in the rate log, across nodes: this store's random id and a count.
+      `${room_id} ${this.tokenPrefix}${(this.posts += 1)}`,
       budget?.perSecond ?? '',
       budget?.burst ?? '',
-    )) as 0 | 1 | 2;
-    if (step === 0) return { ok: false, error: 'rate limited', overBudget: true };
-    const taken = step === 2;
-    const reply = (await this.cmd.chatPostMessage(
-      this.keys.roomMembers(draft.room_id),
-      this.keys.roomMessages(draft.room_id),
-      // Without a client id the script reads no such key; any key of the room's slot will do.
-      this.keys.clientId(draft.room_id, draft.uid, cid),
-      draft.uid,
-      draft.name,
-      draft.picture,
-      draft.msg,
+    ];
+    // Without a client id the script reads no such key; any key of the room's slot will do.
+    const room = [
+      this.keys.roomMembers(room_id),
+      this.keys.roomMessages(room_id),
+      this.keys.clientId(room_id, uid, cid),
+    ];
+    // post_message's arguments (scripts.ts); the room id is the eighth.
+    const post = [
+      uid,
+      name,
+      picture,
+      msg,
       type,
       time,
       this.limits.historyKeep,
-      draft.room_id,
-      shardChannel(this.channelPrefix, draft.room_id),
-      roomChannel(draft.room_id),
+      room_id,
+      shardChannel(this.channelPrefix, room_id),
+      roomChannel(room_id),
       cid,
       this.limits.clientIdKeepMs,
-      taken ? 'post' : 'check',
-    )) as [0, 'not a member'] | [1, string, number?] | [2, string];
-    if (taken && reply[0] !== 1) await this.redis.zrem(rateKey, token);
-    if (reply[0] === 0) return { ok: false, error: reply[1] };
-    if (reply[0] === 2) {
-      const [id = '', storedTime = ''] = reply[1].split(' ');
-      return { ok: true, id, time: storedTime, message: null };
+    ];
+    const marks = [this.keys.userReads(uid), this.keys.userReadCounts(uid)];
+    await this.endOfTurn();
+    const reply = this.redis.isCluster
+      ? await this.postInSteps(user, limit, room, post, marks)
+      : ((await this.cmd.chatPostText(...user, ...room, ...marks, ...limit, ...post)) as PostReply);
+    switch (reply[0]) {
+      case 3:
+        return { ok: false, error: 'rate limited', overBudget: true };
+      case 4:
+        return { ok: false, error: 'rate limited' };
+      case 0:
+        return { ok: false, error: reply[1] };
+      case 2: {
+        const [id = '', storedTime = ''] = reply[1].split(' ');
+        return { ok: true, id, time: storedTime, message: null };
+      }
     }
-    if (!taken) return { ok: false, error: 'rate limited' };
-    // Acknowledged only once a replica has it too (on a cluster; see replica-wait.ts).
-    if (this.replicaWait) await this.replicaWait(this.keys.roomMessages(draft.room_id));
-    const { room_id, uid, name, picture, msg } = draft;
     const message: Message = { id: reply[1], room_id, uid, name, picture, msg, time, type };
     if (cid) message.client_id = cid;
+    return { ok: true, id: message.id, time, message };
+  }
+
+  /** postMessage's three steps on a Redis Cluster, answering as POST_TEXT does. */
+  private async postInSteps(
+    user: string[],
+    limit: (string | number)[],
+    room: string[],
+    post: (string | number)[],
+    marks: string[],
+  ): Promise<PostReply> {
+    const [rateKey = '', budgetKey = ''] = user;
+    const step = (await this.cmd.chatTextTake(rateKey, budgetKey, ...limit)) as 0 | 1 | 2;
+    if (step === 0) return [3];
+    const taken = step === 2;
+    const reply = (await this.cmd.chatPostMessage(...room, ...post, taken ? 'post' : 'check')) as PostReply;
+    if (taken && reply[0] !== 1) await this.redis.zrem(rateKey, String(limit[2]));
+    if (reply[0] !== 1) return reply;
+    if (!taken) return [4];
+    // Acknowledged only once a replica has it too (see replica-wait.ts).
+    if (this.replicaWait) await this.replicaWait(room[1] ?? '');
     // Not awaited: the message is stored and delivered. It goes out before any later command of
     // this node on the user's slot, so a `joined` or GET /chat after the acknowledgement sees the
     // mark; were it lost, the user's own message would count as unread for them until they read on.
-    this.cmd
-      .chatReadForward(this.keys.userReads(uid), this.keys.userReadCounts(uid), room_id, message.id, reply[2] ?? '')
-      .catch(() => undefined);
-    return { ok: true, id: message.id, time, message };
+    const [id, n] = [reply[1], reply[2]];
+    this.cmd.chatReadForward(...marks, post[7] ?? '', id, n ?? '').catch(() => undefined);
+    return reply;
   }
 
   async findClientId(roomId: string, uid: string, clientId: string): Promise<{ id: string; time: string } | null> {

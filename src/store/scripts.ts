@@ -77,38 +77,49 @@ end
 `;
 
 /**
- * Room slot. KEYS: members, messages, client id (the sender's `client_id` key; any key of the
- * room's slot when there is none).
- * ARGV: uid, name, picture, msg, type, time, keep, room id, channel, Socket.IO room, client id
- *       ('' = none), client id keep ms, mode ('post', or 'check': answer as a post would but
- *       store nothing — the sender's rate limit is spent and only the answer is wanted).
+ * `post_message(mode, members, messages, client id key, uid, name, picture, msg, type, time, keep,
+ * room id, channel, Socket.IO room, client id, client id keep ms)`, the room's part of a `text`:
+ * mode 'post', or 'check' (answer as a post would but store nothing — the sender's rate limit is
+ * spent and only the answer is wanted); client id '' = none (the key is then any key of the
+ * room's slot, never read).
  * Returns {2, "<id> <time>"} when the client id was stored already (a resend: nothing stored,
  * published or counted), {0, 'not a member'}, or {1, id, n} (stored and published; `n` as in
  * NEXT_N_FN); 'check' mode answers {1, ''} where a post would have stored.
  */
-export const POST_MESSAGE = `#!lua
+const POST_FN = `
 ${LUA_PUBLISH_MESSAGE}
 ${NEXT_N_FN}
-local cid = ARGV[11]
-if cid ~= '' then
-  local prev = redis.call('GET', KEYS[3])
-  if prev then return {2, prev} end
+local function post_message(mode, members, messages, cid_key, uid, name, picture, msg, kind, time, keep,
+                            room_id, channel, room, cid, cid_keep)
+  if cid ~= '' then
+    local prev = redis.call('GET', cid_key)
+    if prev then return {2, prev} end
+  end
+  if redis.call('SISMEMBER', members, uid) == 0 then return {0, 'not a member'} end
+  if mode == 'check' then return {1, ''} end
+  local n = next_n(messages, kind == 'user')
+  local fields = {'uid', uid, 'name', name, 'picture', picture, 'msg', msg, 'type', kind, 'time', time, 'n', n}
+  if cid ~= '' then
+    fields[#fields + 1] = 'client_id'
+    fields[#fields + 1] = cid
+  end
+  local id = redis.call('XADD', messages, 'MAXLEN', '~', keep, '*', unpack(fields))
+  if cid ~= '' then redis.call('SET', cid_key, id .. ' ' .. time, 'PX', cid_keep) end
+  local message = {id = id, room_id = room_id, uid = uid, name = name, picture = picture,
+    msg = msg, time = time, type = kind}
+  if cid ~= '' then message.client_id = cid end
+  publish_message(channel, message, room)
+  return {1, id, n}
 end
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {0, 'not a member'} end
-if ARGV[13] == 'check' then return {1, ''} end
-local n = next_n(KEYS[2], ARGV[5] == 'user')
-local fields = {'uid', ARGV[1], 'name', ARGV[2], 'picture', ARGV[3], 'msg', ARGV[4], 'type', ARGV[5], 'time', ARGV[6], 'n', n}
-if cid ~= '' then
-  fields[#fields + 1] = 'client_id'
-  fields[#fields + 1] = cid
-end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', unpack(fields))
-if cid ~= '' then redis.call('SET', KEYS[3], id .. ' ' .. ARGV[6], 'PX', ARGV[12]) end
-local message = {id = id, room_id = ARGV[8], uid = ARGV[1], name = ARGV[2], picture = ARGV[3],
-  msg = ARGV[4], time = ARGV[6], type = ARGV[5]}
-if cid ~= '' then message.client_id = cid end
-publish_message(ARGV[9], message, ARGV[10])
-return {1, id, n}
+`;
+
+/**
+ * Room slot: a `text`'s second step on a Redis Cluster. KEYS: members, messages, client id key.
+ * ARGV: post_message's arguments from uid to client id keep ms, then the mode.
+ */
+export const POST_MESSAGE = `#!lua
+${POST_FN}
+return post_message(ARGV[13], KEYS[1], KEYS[2], KEYS[3], unpack(ARGV, 1, 12))
 `;
 
 /**
@@ -142,38 +153,89 @@ return take_budget(KEYS[1], now, tonumber(ARGV[1]), tonumber(ARGV[2]))
 `;
 
 /**
- * User slot: a `text`'s first step. With a budget (ARGV[4] ~= ''), one token of the user's event
- * budget first, as every event's (BUDGET_FN); then one place in the user's `text` rate limit (a
- * sliding window log). KEYS: the user's rate log, their budget. ARGV: count, window ms, token
- * (unique; the caller removes it to give the place back), per second ('' = no budget step), burst.
- * Returns 0 (the budget is empty: nothing taken), 1 (the user is at the rate limit: only the
- * budget's token taken) or 2 (both taken).
+ * A `text`'s user side: `text_room(rate log, budget, now, count, window ms, per second, burst)`
+ * takes, with a budget (per second ~= ''), one token of the user's event budget first, as every
+ * event's (BUDGET_FN), then looks for a place in the user's `text` rate limit (a sliding window
+ * log). Returns 0 (the budget is empty: nothing taken), 1 (the user is at the rate limit: only the
+ * budget's token taken) or 2 (a place is free). `text_place(rate log, now, window ms, token)`
+ * takes the place (the token is unique; removing it gives the place back).
  */
-export const TEXT_TAKE = `#!lua
-${NOW}
+const TEXT_FNS = `
 ${BUDGET_FN}
-if ARGV[4] ~= '' and take_budget(KEYS[2], now, tonumber(ARGV[4]), tonumber(ARGV[5])) == 0 then return 0 end
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 1 end
-redis.call('ZADD', KEYS[1], now, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], window)
-return 2
+local function text_room(rate, budget, now, count, window, per, burst)
+  if per ~= '' and take_budget(budget, now, tonumber(per), tonumber(burst)) == 0 then return 0 end
+  redis.call('ZREMRANGEBYSCORE', rate, '-inf', now - window)
+  if redis.call('ZCARD', rate) >= count then return 1 end
+  return 2
+end
+local function text_place(rate, now, window, token)
+  redis.call('ZADD', rate, now, token)
+  redis.call('PEXPIRE', rate, window)
+end
 `;
 
 /**
- * User slot. KEYS: the user's read marks, their marks' `n`. ARGV: room id, message id (canonical,
- * already no later than the room's newest), that message's `n` ('' when unknown: an entry from
- * before `n`). Moves the mark forward only, its `n` with it; returns {the mark as it now stands,
- * 1 when this call moved it}.
+ * User slot: a `text`'s first step on a Redis Cluster. KEYS: the user's rate log, their budget.
+ * ARGV: count, window ms, token, per second ('' = no budget step), burst. Returns text_room's
+ * answer, the place taken when it is 2.
  */
-export const READ_FORWARD = `#!lua
+export const TEXT_TAKE = `#!lua
+${NOW}
+${TEXT_FNS}
+local window = tonumber(ARGV[2])
+local step = text_room(KEYS[1], KEYS[2], now, tonumber(ARGV[1]), window, ARGV[4], ARGV[5])
+if step == 2 then text_place(KEYS[1], now, window, ARGV[3]) end
+return step
+`;
+
+/**
+ * `read_forward(read marks, marks' n, room id, message id, n)`: moves the user's mark in the room
+ * to the message (its id canonical, already no later than the room's newest) — forward only, its
+ * `n` with it ('' when unknown: an entry from before `n`). Returns {the mark as it now stands, 1
+ * when this call moved it}.
+ */
+const READ_FORWARD_FN = `
 ${NEWER_FN}
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur and not newer(ARGV[2], cur) then return {cur, 0} end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) else redis.call('HDEL', KEYS[2], ARGV[1]) end
-return {ARGV[2], 1}
+local function read_forward(marks, counts, room, id, n)
+  local cur = redis.call('HGET', marks, room)
+  if cur and not newer(id, cur) then return {cur, 0} end
+  redis.call('HSET', marks, room, id)
+  if n ~= '' then redis.call('HSET', counts, room, n) else redis.call('HDEL', counts, room) end
+  return {id, 1}
+end
+`;
+
+/** User slot. KEYS: the user's read marks, their marks' `n`. ARGV: room id, message id, `n`. */
+export const READ_FORWARD = `#!lua
+${READ_FORWARD_FN}
+return read_forward(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
+`;
+
+/**
+ * ONE REDIS ONLY (its keys lie in two slots, which a Redis Cluster refuses): a whole `text` in one
+ * script and one round trip — the user's budget token and rate place, the room's append and
+ * publish, the sender's read mark — where a cluster takes the three steps above (redis-store.ts
+ * postMessage). The same functions, so both ways answer alike; this one is also atomic as a whole,
+ * and takes the rate place only once the message is stored (nothing to give back).
+ * KEYS: rate log, budget, members, messages, client id key, read marks, marks' n.
+ * ARGV: count, window ms, token, per second, burst, then post_message's arguments from uid to
+ * client id keep ms (ARGV[6..17]; the room id is ARGV[13]).
+ * Returns {3} (the budget is empty), {4} (rate limited), or post_message's answer.
+ */
+export const POST_TEXT = `#!lua
+${NOW}
+${TEXT_FNS}
+${POST_FN}
+${READ_FORWARD_FN}
+local window = tonumber(ARGV[2])
+local step = text_room(KEYS[1], KEYS[2], now, tonumber(ARGV[1]), window, ARGV[4], ARGV[5])
+if step == 0 then return {3} end
+local reply = post_message(step == 2 and 'post' or 'check', KEYS[3], KEYS[4], KEYS[5], unpack(ARGV, 6, 17))
+if reply[1] ~= 1 then return reply end
+if step == 1 then return {4} end
+text_place(KEYS[1], now, window, ARGV[3])
+read_forward(KEYS[6], KEYS[7], ARGV[13], reply[2], tostring(reply[3]))
+return reply
 `;
 
 /**

@@ -5,6 +5,7 @@
  * Redis Cluster.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -343,11 +344,12 @@ describe('RedisStore on real Redis', () => {
     rt.reset();
     const first = await post('one');
     assert.equal(first.ok, true);
-    await counted.ping(); // the read mark's script, sent behind the answer, has gone out
-    // The take (budget + rate), the post, and the read mark: three scripts (four before TEXT_TAKE).
+    await counted.ping(); // on a cluster, the read mark's script, sent behind the answer, has gone out
+    // One Redis: one script (POST_TEXT). A cluster: the take (budget + rate), the post, and the read
+    // mark, three (four before TEXT_TAKE).
     assert.deepEqual(
       rt.commands.filter((c) => c !== 'ping'),
-      ['evalsha', 'evalsha', 'evalsha'],
+      onCluster ? ['evalsha', 'evalsha', 'evalsha'] : ['evalsha'],
     );
     assert.equal((await post('two')).ok, true);
     await counted.ping(); // the read mark's script, queued behind the answer, has gone out
@@ -361,17 +363,18 @@ describe('RedisStore on real Redis', () => {
     );
   });
 
-  test('every command sent (store, leases and presence, budget, throttle, limiter) names keys of one cluster slot', async () => {
+  test('every command sent (store, leases and presence, budget, throttle, limiter) names keys of one cluster slot (on one Redis, but the one-script text)', async () => {
     const keys = freshKeys();
     const redis = client('slots');
     await redis.ping();
-    const seen: { name: string; keys: string[] }[] = [];
+    const seen: { name: string; keys: string[]; script: string }[] = [];
     const original = redis.sendCommand.bind(redis) as (...args: unknown[]) => Promise<unknown>;
     (redis as { sendCommand: unknown }).sendCommand = (
-      command: { name: string; getKeys(): (string | Buffer)[] },
+      command: { name: string; args: unknown[]; getKeys(): (string | Buffer)[] },
       ...rest: unknown[]
     ) => {
-      seen.push({ name: command.name, keys: command.getKeys().map(String) });
+      const script = command.name === 'evalsha' ? String(command.args[0]) : '';
+      seen.push({ name: command.name, keys: command.getKeys().map(String), script });
       return original(command, ...rest);
     };
     const logger = createLogger('silent');
@@ -427,7 +430,13 @@ describe('RedisStore on real Redis', () => {
     await createThrottle(redis).first(keys.typing(g.room_id, 'alice'), 100);
     await createLimiter(redis, { prefix: keys.limit('rooms'), points: 5, windowMs: 1000 }).consume('alice');
 
-    const crossSlot = seen.filter((c) => new Set(c.keys.map((k) => calculateSlot(k))).size > 1);
+    // POST_TEXT, a whole `text` in one script, runs on one Redis only: a cluster takes three steps.
+    const postText = createHash('sha1').update(SCRIPT_KEYS.chatPostText.lua).digest('hex');
+    const oneScriptTexts = seen.filter((c) => c.script === postText).length;
+    assert.equal(oneScriptTexts, onCluster ? 0 : 7, 'the one-script text on one Redis only');
+    const crossSlot = seen.filter(
+      (c) => new Set(c.keys.map((k) => calculateSlot(k))).size > 1 && (onCluster || c.script !== postText),
+    );
     assert.deepEqual(crossSlot, []);
     const scripts = seen.filter((c) => c.name === 'evalsha' || c.name === 'eval');
     assert.ok(scripts.length > 20, `${scripts.length} script calls looked at`);
