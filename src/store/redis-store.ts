@@ -57,6 +57,7 @@ const COMMANDS = {
   chatPostText: { numberOfKeys: 7, lua: scripts.POST_TEXT },
   chatReadForward: { numberOfKeys: 2, lua: scripts.READ_FORWARD },
   chatReadClamp: { numberOfKeys: 2, lua: scripts.READ_CLAMP },
+  chatReadMark: { numberOfKeys: 4, lua: scripts.READ_MARK },
   chatRandomClaim: { numberOfKeys: 1, lua: scripts.RANDOM_CLAIM },
   chatRandomSeat: { numberOfKeys: 3, lua: scripts.RANDOM_SEAT },
   chatRandomFree: { numberOfKeys: 2, lua: scripts.RANDOM_FREE },
@@ -301,27 +302,27 @@ export class RedisStore implements ChatStore {
   }
 
   /**
-   * Room slot: membership and the clamp to the newest message; then the user's slot: forward
-   * only. A mark left behind by a leave racing this call names a room the user is not in: it is
-   * never read (summaries start from the user's rooms) and goes with the next leave.
+   * On one Redis: one script (READ_MARK). On a Redis Cluster: the room's slot (membership and the
+   * clamp to the newest message), then the user's slot (forward only). A mark left behind by a
+   * leave racing the two steps names a room the user is not in: it is never read (summaries start
+   * from the user's rooms) and goes with the next leave.
    */
   async markRead(uid: string, roomId: string, id: string): Promise<ReadMark | null> {
-    const clamp = (await this.cmd.chatReadClamp(
-      this.keys.roomMembers(roomId),
-      this.keys.roomMessages(roomId),
-      uid,
-      formatId(parseId(id)),
-    )) as [0] | [1, string | null | undefined, string?];
+    const room = [this.keys.roomMembers(roomId), this.keys.roomMessages(roomId)] as const;
+    const marks = [this.keys.userReads(uid), this.keys.userReadCounts(uid)] as const;
+    const wanted = formatId(parseId(id));
+    if (!this.redis.isCluster) {
+      const reply = (await this.cmd.chatReadMark(...room, ...marks, uid, wanted, roomId)) as
+        [0] | [1, string | null, number];
+      return reply[0] === 0 ? null : { last_read: reply[1] ?? null, moved: reply[2] === 1 };
+    }
+    const clamp = (await this.cmd.chatReadClamp(...room, uid, wanted)) as [0] | [1, string | null | undefined, string?];
     if (clamp[0] === 0) return null;
-    if (!clamp[1])
-      return { last_read: (await this.redis.hget(this.keys.userReads(uid), roomId)) ?? null, moved: false };
-    const [mark, moved] = (await this.cmd.chatReadForward(
-      this.keys.userReads(uid),
-      this.keys.userReadCounts(uid),
-      roomId,
-      clamp[1],
-      clamp[2] ?? '',
-    )) as [string, number];
+    if (!clamp[1]) return { last_read: (await this.redis.hget(marks[0], roomId)) ?? null, moved: false };
+    const [mark, moved] = (await this.cmd.chatReadForward(...marks, roomId, clamp[1], clamp[2] ?? '')) as [
+      string,
+      number,
+    ];
     return { last_read: mark, moved: moved === 1 };
   }
 

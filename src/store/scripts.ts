@@ -239,21 +239,45 @@ return reply
 `;
 
 /**
- * Room slot. KEYS: members, messages. ARGV: uid, message id (canonical).
- * Returns {0} when the user is not a member, else {1, id clamped to the room's newest message,
- * the `n` of the newest entry at or before that id ('' when unknown)} ({1, false} when the room
- * has no message).
+ * `read_clamp(members, messages, uid, message id)`, the room's part of a `read` (NEWER_FN first):
+ * {0} when the user is not a member, else {1, the id clamped to the room's newest message, the
+ * `n` of the newest entry at or before that id ('' when unknown)} ({1, false} when the room has
+ * no message).
  */
+const READ_CLAMP_FN = `
+${N_OF_FN}
+local function read_clamp(members, messages, uid, wanted)
+  if redis.call('SISMEMBER', members, uid) == 0 then return {0} end
+  local last = redis.call('XREVRANGE', messages, '+', '-', 'COUNT', 1)[1]
+  if not last then return {1, false} end
+  local id, at = wanted, last
+  if newer(wanted, last[1]) then id = last[1] else at = redis.call('XREVRANGE', messages, id, '-', 'COUNT', 1)[1] end
+  local n = at and n_of(at)
+  return {1, id, n and tostring(n) or ''}
+end
+`;
+
+/** Room slot: a `read`'s first step on a Redis Cluster. KEYS: members, messages. ARGV: uid, message id (canonical). */
 export const READ_CLAMP = `#!lua
 ${NEWER_FN}
-${N_OF_FN}
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {0} end
-local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
-if not last then return {1, false} end
-local id, at = ARGV[2], last
-if newer(ARGV[2], last[1]) then id = last[1] else at = redis.call('XREVRANGE', KEYS[2], id, '-', 'COUNT', 1)[1] end
-local n = at and n_of(at)
-return {1, id, n and tostring(n) or ''}
+${READ_CLAMP_FN}
+return read_clamp(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+`;
+
+/**
+ * ONE REDIS ONLY (two slots, as POST_TEXT): a whole `read` in one script, where a cluster takes
+ * READ_CLAMP and then READ_FORWARD or a plain HGET (redis-store.ts markRead).
+ * KEYS: members, messages, read marks, marks' n. ARGV: uid, message id (canonical), room id.
+ * Returns {0} (not a member) or {1, the mark as it now stands or false, 1 when this call moved it}.
+ */
+export const READ_MARK = `#!lua
+${READ_FORWARD_FN}
+${READ_CLAMP_FN}
+local clamp = read_clamp(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+if clamp[1] == 0 then return {0} end
+if not clamp[2] then return {1, redis.call('HGET', KEYS[3], ARGV[3]), 0} end
+local mark = read_forward(KEYS[3], KEYS[4], ARGV[3], clamp[2], clamp[3])
+return {1, mark[1], mark[2]}
 `;
 
 /**
