@@ -1,9 +1,10 @@
 /**
  * The Redis store, standalone or Redis Cluster alike. Layout (keys.ts): users in one hash, a
  * user's rooms in a hash room id → name, members in a set, messages in a stream whose ids are
- * the message ids. Every script touches one slot (scripts.ts); an operation that spans a user's
- * slot and a room's (posting, joining, leaving, the page query) is a short sequence of them,
- * ordered so the contract's rules hold under concurrency — each method says how. Round trips:
+ * the message ids. Every script a cluster runs touches one slot (scripts.ts); an operation that
+ * spans a user's slot and a room's (posting, joining, leaving, the page query) is a short sequence
+ * of them, ordered so the contract's rules hold under concurrency — each method says how. On one
+ * Redis, `text` and `read` (the frequent ones) are one script each instead. Round trips:
  * commands issued together are auto-pipelined (one write per Redis node).
  */
 import { randomBytes } from 'node:crypto';

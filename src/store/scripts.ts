@@ -1,10 +1,12 @@
 /**
  * The store's Lua scripts, as strings because tsc copies no .lua files to dist/. Each runs
- * atomically in Redis, and each touches the keys of ONE Redis Cluster slot only, all passed in
- * KEYS (every script starts with `#!lua`, so Redis refuses an undeclared key): one room's keys,
- * one user's keys, the `{random}` index or the `{users}` hashes (keys.ts). Operations that span
- * slots are steps of these scripts, ordered in redis-store.ts so that each step's atomicity keeps
- * the contract's rules (capacity, membership, deletion with the last member), as said there.
+ * atomically in Redis, with all its keys passed in KEYS (every script starts with `#!lua`, so
+ * Redis refuses an undeclared key), and each but the two marked ONE REDIS ONLY touches the keys of
+ * one Redis Cluster slot: one room's keys, one user's keys, the `{random}` index or the `{users}`
+ * hashes (keys.ts). Operations that span slots are steps of these scripts, ordered in
+ * redis-store.ts so that each step's atomicity keeps the contract's rules (capacity, membership,
+ * deletion with the last member), as said there; on one Redis, `text` and `read` are one script
+ * each instead (POST_TEXT, READ_MARK), made of the same functions as their steps.
  */
 import { LUA_PUBLISH_MESSAGE } from './fanout.js';
 

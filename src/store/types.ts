@@ -4,7 +4,8 @@
  * start-up (index.ts); one behavioural suite (test/store.test.ts) runs against both.
  *
  * Every method that changes more than one thing keeps the contract's rules under concurrency:
- * atomically in process; on Redis as ordered single-slot steps (redis-store.ts says how).
+ * atomically in process; on Redis as ordered single-slot steps, or one script where only one Redis
+ * runs it (redis-store.ts says how).
  */
 import type { Message, RoomRef, RoomView, RoomWithMessages, UserProfile } from '../shared/types.js';
 
