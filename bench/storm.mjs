@@ -44,7 +44,8 @@ const env = {
 
 async function main() {
   const redis = await startRedis();
-  const prefix = `bench:${runId}:storm:`;
+  // Short, as production's `chat:` (bench/run.mjs says why).
+  const prefix = `b:${runId.slice(-6)}:storm:`;
   log(`run ${runId}; redis ${redis.url} (${redis.private ? 'private' : 'shared'}); sizes ${sizes.join(', ')}`);
   let res;
   try {
