@@ -6,7 +6,16 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openFilesLimit, sampleProcesses, rssBytes } from './lib/proc.mjs';
-import { deleteKeys, killAll, root, startBare, startChat, startFlags, startRedis } from './lib/servers.mjs';
+import {
+  benchChatEnv,
+  deleteKeys,
+  killAll,
+  root,
+  startBare,
+  startChat,
+  startFlags,
+  startRedis,
+} from './lib/servers.mjs';
 import { median } from './lib/stats.mjs';
 import { startRedisProxy } from './lib/redis-proxy.mjs';
 import { firstPaint, measurePage, pageWeight } from './lib/page.mjs';
@@ -91,7 +100,6 @@ const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3
 // Short, as production's (`chat:`): every key of every command carries it, and a 46-character
 // prefix (the run id) made each of a text's seven keys 41 bytes longer than production's.
 const prefixRoot = `b:${runId.slice(-6)}:`;
-const sessionSecret = randomBytes(32).toString('hex');
 const logLevel = process.env.BENCH_LOG_LEVEL || 'warn';
 const t0 = Date.now();
 // The whole run must stay under 10 minutes (quick: about 2): past this point (9 minutes; the
@@ -104,21 +112,7 @@ const log = (...a) => console.log(`[bench +${Math.round((Date.now() - t0) / 1000
 
 const startLoadgen = () => startLoadgenProcess(NODE_FLAGS);
 
-const chatEnv = (extra = {}) => ({
-  NODE_ENV,
-  SESSION_SECRET: sessionSecret,
-  LOG_LEVEL: logLevel,
-  // The generator signs its thousands of clients in through the name-only form, all from
-  // 127.0.0.1, makes the page scenario's rooms in a burst, and sends up to hundreds of events a
-  // second per client: production allows that form only when told, and the per-address, room
-  // and event-budget limits are raised (they are still checked on every request and event).
-  ALLOW_DEV_AUTH: 'true',
-  SIGNINS_PER_MINUTE: '1000000',
-  ROOMS_PER_MINUTE: '1000000',
-  EVENTS_PER_SECOND: '1000000',
-  EVENT_BURST: '1000000',
-  ...extra,
-});
+const chatEnv = benchChatEnv;
 
 /** Which process bound a step: the generator, the server, Redis or simply the two shared cores. */
 function limitOf(row) {

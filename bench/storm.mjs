@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openFilesLimit } from './lib/proc.mjs';
-import { deleteKeys, killAll, root, startRedis } from './lib/servers.mjs';
+import { benchChatEnv, deleteKeys, killAll, root, startRedis } from './lib/servers.mjs';
 import { scenarioStorm, stormLines } from './lib/storm.mjs';
 
 const t0 = Date.now();
@@ -26,21 +26,10 @@ const fdLimit = openFilesLimit();
 const fdNeed = Math.max(...sizes) + 1000;
 if (fdLimit !== null && fdLimit < fdNeed) throw new Error(`ulimit -n ${fdLimit}: the survivor needs about ${fdNeed}`);
 
-// The chat's environment exactly as bench/run.mjs's chatEnv() gives it: name-only sign-in in
-// production, the per-address sign-in limit raised (every client signs in from 127.0.0.1), and
-// the room and event budgets raised as for every scenario (a storm client sends 2-3 events per
-// reconnect, far under the contract's 50/s anyway). The `text` rate limit stays the contract's:
-// a sender's 1 msg/s is under it.
-const env = {
-  NODE_ENV,
-  SESSION_SECRET: randomBytes(32).toString('hex'),
-  LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'warn',
-  ALLOW_DEV_AUTH: 'true',
-  SIGNINS_PER_MINUTE: '1000000',
-  ROOMS_PER_MINUTE: '1000000',
-  EVENTS_PER_SECOND: '1000000',
-  EVENT_BURST: '1000000',
-};
+// The chat's environment as every scenario's (lib/servers.mjs benchChatEnv). The `text` rate
+// limit stays the contract's: a sender's 1 msg/s is under it; a storm client sends 2-3 events per
+// reconnect, far under the contract's 50/s anyway.
+const env = benchChatEnv();
 
 async function main() {
   const redis = await startRedis();

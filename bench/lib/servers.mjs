@@ -2,6 +2,7 @@
 // and (when no Redis is given) a private redis-server, so that nobody else's traffic shows up in
 // its CPU or its INFO commandstats.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createConnection, createServer } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -10,6 +11,31 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const sessionSecret = randomBytes(32).toString('hex');
+
+/**
+ * The chat's environment in every bench process (run.mjs, storm.mjs, the profile scripts): the
+ * generator signs its thousands of clients in through the name-only form, all from 127.0.0.1,
+ * makes the page scenario's rooms in a burst, and sends up to hundreds of events a second per
+ * client: production allows that form only when told, and the per-address, room and event-budget
+ * limits are raised (they are still checked on every request and event). The `text` rate limit
+ * stays the contract's unless `extra` raises it. BENCH_NODE_ENV and BENCH_LOG_LEVEL are honoured.
+ * One session secret per bench process, so every node of a scenario accepts the others' cookies.
+ */
+export function benchChatEnv(extra = {}) {
+  return {
+    NODE_ENV: process.env.BENCH_NODE_ENV || 'production',
+    SESSION_SECRET: sessionSecret,
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'warn',
+    ALLOW_DEV_AUTH: 'true',
+    SIGNINS_PER_MINUTE: '1000000',
+    ROOMS_PER_MINUTE: '1000000',
+    EVENTS_PER_SECOND: '1000000',
+    EVENT_BURST: '1000000',
+    ...extra,
+  };
+}
 const children = new Set();
 
 export function freePort() {

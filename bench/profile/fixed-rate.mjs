@@ -21,7 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLoadgenProcess } from '../lib/loadgen-ipc.mjs';
 import { cpuSeconds } from '../lib/proc.mjs';
-import { freePort, root, startFlags, startRedis, deleteKeys } from '../lib/servers.mjs';
+import { benchChatEnv, freePort, root, startFlags, startRedis, deleteKeys } from '../lib/servers.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -54,17 +54,9 @@ const STEPS = Number(values.steps);
 const runId = randomBytes(3).toString('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const chatEnv = {
-  NODE_ENV: 'production',
-  SESSION_SECRET: randomBytes(32).toString('hex'),
-  LOG_LEVEL: 'warn',
-  ALLOW_DEV_AUTH: 'true',
-  SIGNINS_PER_MINUTE: '1000000',
-  ROOMS_PER_MINUTE: '1000000',
-  EVENTS_PER_SECOND: '1000000',
-  EVENT_BURST: '1000000',
-  ...(!values['contract-limit'] ? { RATE_LIMIT_COUNT: '1000000', RATE_LIMIT_WINDOW_MS: '1000' } : {}),
-};
+const chatEnv = benchChatEnv(
+  values['contract-limit'] ? {} : { RATE_LIMIT_COUNT: '1000000', RATE_LIMIT_WINDOW_MS: '1000' },
+);
 
 /**
  * `--trace-gc-nvp` lines: `pause=1.1 … gc=s … allocated=919592 promoted=90120 …` (gc: s for a

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { connect, login, pool, request } from '../lib/client.mjs';
 import { cpuSeconds } from '../lib/proc.mjs';
-import { startBare, startChat, startRedis } from '../lib/servers.mjs';
+import { benchChatEnv, startBare, startChat, startRedis } from '../lib/servers.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -26,17 +26,7 @@ const { values } = parseArgs({
 const N = Number(values.clients);
 const ROUNDS = Number(values.rounds);
 const CONCURRENCY = Number(values.concurrency);
-const env = {
-  NODE_ENV: 'production',
-  SESSION_SECRET: randomBytes(32).toString('hex'),
-  LOG_LEVEL: 'warn',
-  // As the bench's chatEnv: name-only sign-in, and limits raised for thousands of clients from 127.0.0.1.
-  ALLOW_DEV_AUTH: 'true',
-  SIGNINS_PER_MINUTE: '1000000',
-  ROOMS_PER_MINUTE: '1000000',
-  EVENTS_PER_SECOND: '1000000',
-  EVENT_BURST: '1000000',
-};
+const env = benchChatEnv();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
