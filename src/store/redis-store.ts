@@ -545,7 +545,7 @@ export class RedisStore implements ChatStore {
       this.keys.roomMessages(room_id),
       this.keys.clientId(room_id, uid, cid),
     ];
-    // post_message's arguments (scripts.ts); the room id is the eighth.
+    // post_message's arguments (scripts.ts).
     const post = [
       uid,
       name,
@@ -563,7 +563,7 @@ export class RedisStore implements ChatStore {
     const marks = [this.keys.userReads(uid), this.keys.userReadCounts(uid)];
     await this.endOfTurn();
     const reply = this.redis.isCluster
-      ? await this.postInSteps(user, limit, room, post, marks)
+      ? await this.postInSteps(room_id, user, limit, room, post, marks)
       : ((await this.cmd.chatPostText(...user, ...room, ...marks, ...limit, ...post)) as PostReply);
     switch (reply[0]) {
       case 3:
@@ -584,6 +584,7 @@ export class RedisStore implements ChatStore {
 
   /** postMessage's three steps on a Redis Cluster, answering as POST_TEXT does. */
   private async postInSteps(
+    roomId: string,
     user: string[],
     limit: (string | number)[],
     room: string[],
@@ -604,7 +605,7 @@ export class RedisStore implements ChatStore {
     // this node on the user's slot, so a `joined` or GET /chat after the acknowledgement sees the
     // mark; were it lost, the user's own message would count as unread for them until they read on.
     const [id, n] = [reply[1], reply[2]];
-    this.cmd.chatReadForward(...marks, post[7] ?? '', id, n ?? '').catch(() => undefined);
+    this.cmd.chatReadForward(...marks, roomId, id, n ?? '').catch(() => undefined);
     return reply;
   }
 
