@@ -28,6 +28,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { luaScripts } from '../store/lua.js';
+import { LUA_NOW } from '../store/scripts.js';
 import type { Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis-client.js';
 import type { Logger } from '../logger.js';
@@ -64,11 +65,6 @@ export const SWEEP_MS = 1_000;
 const REAP_CLAIM_MS = 30_000;
 /** A user's hash outlives a lost release by this much at most (every claim renews it). */
 const USER_KEY_TTL_MS = 24 * 3600_000;
-
-const NOW = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-`;
 
 /*
  * A user's hash lives in their slot, presence is one key elsewhere: each change is a step on the
@@ -115,14 +111,14 @@ return 1
 
 /** User slot. KEYS: the user's hash. ARGV: socket id. Returns {sockets left, now}. */
 const RELEASE = `#!lua
-${NOW}
+${LUA_NOW}
 redis.call('HDEL', KEYS[1], ARGV[1])
 return {redis.call('HLEN', KEYS[1]), now}
 `;
 
 /** User slot. KEYS: the user's hash. ARGV: a dead node's id. Drops its sockets; returns {sockets left, now}. */
 const REAP = `#!lua
-${NOW}
+${LUA_NOW}
 local fields = redis.call('HGETALL', KEYS[1])
 for i = 1, #fields, 2 do
   if fields[i + 1] == ARGV[1] then redis.call('HDEL', KEYS[1], fields[i]) end
@@ -132,7 +128,7 @@ return {redis.call('HLEN', KEYS[1]), now}
 
 /** Registry. KEYS: nodes. ARGV: node id, lease ms. Renews; 1 when the node's lease was still there. */
 const HEARTBEAT = `#!lua
-${NOW}
+${LUA_NOW}
 local was = redis.call('ZSCORE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 if was then return 1 end
@@ -144,7 +140,7 @@ return 0
  * or whose claim did (its claimer died too), for claim ms; returns its id, or nil.
  */
 const CLAIM_NODE = `#!lua
-${NOW}
+${LUA_NOW}
 local id = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)[1]
 if not id then id = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1)[1] end
 if not id then return false end
@@ -155,7 +151,7 @@ return id
 
 /** Presence. KEYS: presence. ARGV: how many. The users whose time has passed (Redis time), with their times. */
 const DUE = `#!lua
-${NOW}
+${LUA_NOW}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[1]))
 `;
 

@@ -10,8 +10,8 @@
  */
 import { LUA_PUBLISH_MESSAGE } from './fanout.js';
 
-/** Redis time in ms. */
-const NOW = `
+/** Lua: `now`, Redis's clock in ms (one clock for every node's leases, windows and budgets). */
+export const LUA_NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
@@ -149,7 +149,7 @@ end
 
 /** User slot. KEYS: the user's budget. ARGV: per second, burst. Returns 1 (a token taken) or 0. */
 export const BUDGET_TAKE = `#!lua
-${NOW}
+${LUA_NOW}
 ${BUDGET_FN}
 return take_budget(KEYS[1], now, tonumber(ARGV[1]), tonumber(ARGV[2]))
 `;
@@ -182,7 +182,7 @@ end
  * answer, the place taken when it is 2.
  */
 export const TEXT_TAKE = `#!lua
-${NOW}
+${LUA_NOW}
 ${TEXT_FNS}
 local window = tonumber(ARGV[2])
 local step = text_room(KEYS[1], KEYS[2], now, tonumber(ARGV[1]), window, ARGV[4], ARGV[5])
@@ -225,7 +225,7 @@ return read_forward(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
  * Returns {3} (the budget is empty), {4} (rate limited), or post_message's answer.
  */
 export const POST_TEXT = `#!lua
-${NOW}
+${LUA_NOW}
 ${TEXT_FNS}
 ${POST_FN}
 ${READ_FORWARD_FN}
