@@ -18,6 +18,21 @@ export function jsonAttr(value: unknown): nunjucks.runtime.SafeString {
   return new nunjucks.runtime.SafeString(json.replace(/[&'<>]/g, (c) => `&#${c.charCodeAt(0)};`));
 }
 
+/**
+ * `items | each(macro, …args)`: the macro's markup for every item, joined — what a `{% for %}`
+ * loop around the macro call renders, without the loop's seven `loop.*` variables set for every
+ * item (GET /chat's conversation list at 1,000 rooms: 1.5 of 19 ms of rendering).
+ */
+export function eachMacro(
+  items: unknown[],
+  macro: (...args: unknown[]) => nunjucks.runtime.SafeString,
+  ...args: unknown[]
+): nunjucks.runtime.SafeString {
+  let out = '';
+  for (const item of items) out += String(macro(item, ...args));
+  return new nunjucks.runtime.SafeString(out);
+}
+
 export function setUpViews(app: Express, root: string, production: boolean, assets: Assets): nunjucks.Environment {
   const env = nunjucks.configure([path.join(root, 'views')], {
     autoescape: true,
@@ -29,6 +44,7 @@ export function setUpViews(app: Express, root: string, production: boolean, asse
   env.addGlobal('pageSize', LIMITS.pageMessages);
   for (const [name, fn] of Object.entries(FILTERS)) env.addFilter(name, fn);
   env.addFilter('json_attr', jsonAttr);
+  env.addFilter('each', eachMacro);
   // Every page names its browser files through this (views/layout.njk): the build's content-hashed
   // names from its manifest, or a vendor file under its package version (./assets.ts).
   env.addGlobal('asset', (name: string) => assets.url(name));

@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 import type { RedisClient } from './redis-client.js';
 
 export interface ScriptDef {
-  numberOfKeys: number;
+  /** null: a variable number, given as the call's first argument. */
+  numberOfKeys: number | null;
   lua: string;
 }
 
@@ -27,6 +28,11 @@ function isNoScript(err: unknown): boolean {
 /** One script: `(...keys, ...argv)`, as many keys first as `numberOfKeys` says. */
 export function luaScript(redis: RedisClient, { numberOfKeys, lua }: ScriptDef): Script {
   const sha = createHash('sha1').update(lua).digest('hex');
+  if (numberOfKeys === null)
+    return (keys, ...args) =>
+      redis
+        .evalsha(sha, keys as number, ...args)
+        .catch((err: unknown) => (isNoScript(err) ? redis.eval(lua, keys as number, ...args) : Promise.reject(err)));
   return (...args) =>
     redis
       .evalsha(sha, numberOfKeys, ...args)

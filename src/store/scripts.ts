@@ -404,6 +404,22 @@ return 1
 `;
 
 /**
+ * ONE REDIS ONLY (its keys lie in many slots): the newest entry of each of many rooms, for the
+ * conversation list. KEYS: the rooms' message streams. Returns one JSON array (cjson), an entry
+ * `[id, [field, value, …]]` or `false` per key in order: one bulk string instead of ~15 per room,
+ * which ioredis would each turn from a Buffer into a string (a third of GET /chat's Redis cost at
+ * 1,000 rooms). An empty stream is `false`; cjson writes an empty table as `{}`, so never called
+ * with no keys.
+ */
+export const NEWEST_ENTRIES = `#!lua
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[i] = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1] or false
+end
+return cjson.encode(out)
+`;
+
+/**
  * Room slot: one room's line of the conversation list. KEYS: messages. ARGV: uid, read mark ('' =
  * none), unread cap, messages wanted.
  * Returns {last entry or false, unread, entries newest first}. Unread counts `user` entries of

@@ -188,6 +188,20 @@ for (const mode of ['memory', 'redis'] as const) {
           new RegExp(`data-testid="conv" data-room-id="${id}"[^>]*>[^]*?data-testid="conv-name">${name}<`),
         );
       }
+      // In `joined` order, the first (the open one) selected, the others not.
+      assert.deepEqual(
+        [...html.matchAll(/data-testid="conv" data-room-id="([^"]+)"/g)].map((m) => m[1]),
+        [big, small],
+      );
+      assert.equal(html.match(/role="tab" aria-selected="true"/g)?.length, 1);
+      assert.match(
+        html,
+        new RegExp(`id="tab-${big}" role="tab" aria-selected="true" aria-controls="pane-${big}" tabindex="0"`),
+      );
+      assert.match(
+        html,
+        new RegExp(`id="tab-${small}" role="tab" aria-selected="false" aria-controls="pane-${small}" tabindex="-1"`),
+      );
       const pane = (id: string): string => {
         const start = html.indexOf(`data-testid="pane" data-room-id="${id}"`);
         assert.ok(start > 0, `no pane for ${id}`);

@@ -298,7 +298,8 @@ describe('RedisStore on real Redis', () => {
     for (const uid of Object.keys(after)) await redis.del(keys.userReadCounts(uid));
     for (const [uid, want] of Object.entries(after)) assert.deepEqual(await unreadOf(uid), want, `${uid}, counted`);
 
-    // Rooms whose mark has its `n` are read with XREVRANGE, no script.
+    // Rooms whose mark has its `n` are read with XREVRANGE, no script of their own (on one Redis,
+    // one NEWEST_ENTRIES for all of them).
     await post(g.room_id, 'cy', 'c1');
     await post(old.room_id, 'cy', 'c2');
     await post(g.room_id, 'ann', 'a3');
@@ -310,7 +311,7 @@ describe('RedisStore on real Redis', () => {
     const cy = await countedStore.roomSummaries('cy', 0, 0);
     assert.deepEqual(
       rt.commands.filter((c) => c !== 'hgetall'),
-      ['xrevrange', 'xrevrange'],
+      onCluster ? ['xrevrange', 'xrevrange'] : ['evalsha'],
     );
     assert.deepEqual(
       [g.room_id, old.room_id].map((id) => cy.find((r) => r.room_id === id)?.unread),
@@ -328,6 +329,48 @@ describe('RedisStore on real Redis', () => {
     const byN = (await unreadOf('ann'))[0];
     await redis.del(keys.userReadCounts('ann'));
     assert.equal(byN, (await unreadOf('ann'))[0], 'a mark between two ids: the same by n and by counting');
+  });
+
+  test('roomSummaries: the newest message of each of 250 rooms, text exactly as sent (JSON from Lua on one Redis)', async () => {
+    const keys = freshKeys();
+    const store = new RedisStore({ redis: clients[0] as RedisClient, keys, limits, channelPrefix });
+    // Quotes, backslashes, markup, control characters, slashes, non-Latin text, an emoji (astral),
+    // a JSON-looking text and an empty-looking one: what cjson escapes and what it passes as bytes.
+    const texts = [
+      'say "hi" \\ back',
+      '</script><b>&amp;',
+      'tab\tline\nbell\u0007',
+      'a/b',
+      'Привет 你好',
+      '🙂 ok',
+      '{"x":[1]}',
+      ' . ',
+    ];
+    const rooms: string[] = [];
+    for (let i = 0; i < 250; i++) {
+      const g = await store.createGroup(user('wide'), `W${i}`, []);
+      rooms.push(g.room_id);
+      // Every third room keeps only its "created" notice; the others end with a user's text.
+      if (i % 3 !== 0) {
+        const r = await store.postMessage({
+          room_id: g.room_id,
+          uid: 'wide',
+          name: 'Wide 🙂',
+          picture: '',
+          msg: texts[i % texts.length] ?? '',
+        });
+        assert.ok(r.ok);
+      }
+    }
+    const summaries = await store.roomSummaries('wide', 0, 0);
+    assert.equal(summaries.length, 250);
+    for (const [i, id] of rooms.entries()) {
+      const room = summaries.find((r) => r.room_id === id);
+      const expected = (await store.history(id, { limit: 1 }))[0];
+      assert.deepEqual(room?.last_message, expected, `room ${i}`);
+      if (i % 3 !== 0) assert.equal(room?.last_message?.msg, texts[i % texts.length]);
+      assert.equal(room?.unread, 0);
+    }
   });
 
   test("postMessage with the user's budget: its token and the rate place in one script, and an empty budget stops there", async () => {
@@ -363,7 +406,7 @@ describe('RedisStore on real Redis', () => {
     );
   });
 
-  test('every command sent (store, leases and presence, budget, throttle, limiter) names keys of one cluster slot (on one Redis, but the one-script text and read)', async () => {
+  test('every command sent (store, leases and presence, budget, throttle, limiter) names keys of one cluster slot (on one Redis, but the one-script text and read and the newest entries)', async () => {
     const keys = freshKeys();
     const redis = client('slots');
     await redis.ping();
@@ -412,6 +455,7 @@ describe('RedisStore on real Redis', () => {
     await store.postMessage({ room_id: g.room_id, uid: 'nobody', name: 'N', picture: '', msg: 'x' });
     await store.markRead('bob', g.room_id, posted.id);
     await store.roomSummaries('alice', 5, 1);
+    await store.roomSummaries('alice', 5, 0);
     await store.history(g.room_id, { limit: 5 });
     await store.memberOf('alice', [g.room_id, d.room_id]);
     await store.findClientId(g.room_id, 'alice', 'abcdefgh');
@@ -430,12 +474,15 @@ describe('RedisStore on real Redis', () => {
     await createThrottle(redis).first(keys.typing(g.room_id, 'alice'), 100);
     await createLimiter(redis, { prefix: keys.limit('rooms'), points: 5, windowMs: 1000 }).consume('alice');
 
-    // A whole `text` (POST_TEXT) and a whole `read` (READ_MARK) in one script each run on one Redis
-    // only: a cluster takes them in single-slot steps.
+    // A whole `text` (POST_TEXT) and a whole `read` (READ_MARK) in one script each, and the newest
+    // entries of many rooms (NEWEST_ENTRIES), run on one Redis only: a cluster takes them in
+    // single-slot steps.
     const sha = (lua: string) => createHash('sha1').update(lua).digest('hex');
-    const oneRedisOnly = new Set([sha(SCRIPT_KEYS.chatPostText.lua), sha(SCRIPT_KEYS.chatReadMark.lua)]);
+    const oneRedisOnly = new Set(
+      [SCRIPT_KEYS.chatPostText, SCRIPT_KEYS.chatReadMark, SCRIPT_KEYS.chatNewestEntries].map((c) => sha(c.lua)),
+    );
     const calls = seen.filter((c) => oneRedisOnly.has(c.script)).length;
-    assert.equal(calls, onCluster ? 0 : 7 + 1, 'the one-script text and read on one Redis only');
+    assert.equal(calls, onCluster ? 0 : 7 + 1 + 1, 'the one-script text, read and newest entries on one Redis only');
     const crossSlot = seen.filter(
       (c) => new Set(c.keys.map((k) => calculateSlot(k))).size > 1 && (onCluster || !oneRedisOnly.has(c.script)),
     );
