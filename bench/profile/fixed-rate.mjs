@@ -96,6 +96,8 @@ async function startServer(v, redisUrl, tag) {
           gc.allocated += Number(f.allocated ?? 0);
           gc.promoted += Number(f.promoted ?? 0);
         }
+      } else if (line.startsWith('WRITES ')) {
+        console.log(`  ${v.name} ${line}`);
       } else if (line.trim()) {
         tail.push(line);
         if (tail.length > 20) tail.shift();
@@ -167,6 +169,8 @@ try {
         for (let s = 1; s <= STEPS; s++) {
           const load0 = (await import('node:os')).loadavg()[0];
           const c0 = cpuSeconds(server.pid);
+          const rc0 = cpuSeconds(redis.pid);
+          if (process.env.FR_CMDSTATS) await redis.client.config('RESETSTAT');
           if (values.signal) process.kill(server.pid, 'SIGUSR2');
           server.gc.on = true;
           server.gc.counts = {};
@@ -178,6 +182,14 @@ try {
           server.gc.on = false;
           if (values.signal) process.kill(server.pid, 'SIGUSR2');
           const cpu = cpuSeconds(server.pid) - c0;
+          const redisCpu = cpuSeconds(redis.pid) - rc0;
+          if (process.env.FR_CMDSTATS) {
+            const info = await redis.client.info('commandstats');
+            for (const m of info.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g))
+              console.log(
+                `  ${m[1]}: ${(Number(m[2]) / r.acked).toFixed(2)} calls/msg, ${(Number(m[3]) / r.acked).toFixed(1)} µs/msg`,
+              );
+          }
           const row = {
             round,
             step: s,
@@ -187,6 +199,8 @@ try {
             missing: r.missing,
             dup: r.duplicates,
             usPerMsg: r1((cpu * 1e6) / r.acked),
+            // Redis's CPU per acknowledged message in the same window (the bare relay uses none).
+            redisUsPerMsg: r1((redisCpu * 1e6) / r.acked),
             p50: r.latencyMs.p50,
             p99: r.latencyMs.p99,
             genCpu: r.genCpuPct,
@@ -222,6 +236,7 @@ for (const v of variants) {
   const gcCount = values.gc ? median(rows.map((x) => Object.values(x.gc.counts).reduce((a, b) => a + b, 0))) : null;
   console.log(
     `${v.name.padEnd(8)} µs/msg ${median(rows.map((x) => x.usPerMsg))} (${rows.map((x) => x.usPerMsg).join(', ')})` +
+      `  redis µs/msg ${median(rows.map((x) => x.redisUsPerMsg))}` +
       `  p99 ${median(rows.map((x) => x.p99))} ms (${rows.map((x) => x.p99).join(', ')})` +
       `  loss ${rows.reduce((a, x) => a + x.missing, 0)}` +
       (values.gc
