@@ -150,7 +150,7 @@ return id
 `;
 
 /** Presence. KEYS: presence. ARGV: how many. The users whose time has passed (Redis time), with their times. */
-const DUE = `#!lua
+const DUE = `#!lua flags=no-writes
 ${LUA_NOW}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[1]))
 `;
