@@ -25,7 +25,10 @@ function isNoScript(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('NOSCRIPT');
 }
 
-/** One script: `(...keys, ...argv)`, as many keys first as `numberOfKeys` says. */
+/**
+ * One script: `(...keys, ...argv)`, as many keys first as `numberOfKeys` says; with `null`,
+ * `(count, ...keys, ...argv)`.
+ */
 export function luaScript(redis: RedisClient, { numberOfKeys, lua }: ScriptDef): Script {
   const sha = createHash('sha1').update(lua).digest('hex');
   if (numberOfKeys === null)

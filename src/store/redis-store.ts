@@ -47,7 +47,7 @@ type StreamEntry = [id: string, fields: string[]];
 
 /** Entries read after a read mark to count unread (CONTRACT: exact up to 99 at least). */
 const UNREAD_CAP = 100;
-/** Rooms per NEWEST_ENTRIES script: 100 newest entries take Redis about 0.1 ms. */
+/** Rooms per NEWEST_ENTRIES script: one of 100 rooms holds Redis 0.5–0.9 ms here (bench/README.md). */
 const NEWEST_PER_SCRIPT = 100;
 /** How long a user's claim on joining a random room holds if its node dies mid-way. */
 const RANDOM_CLAIM_MS = 5000;
@@ -269,7 +269,7 @@ export class RedisStore implements ChatStore {
    * (known after sorting) wants more messages than the others: that room's newest `perFirst`.
    * Three or four round trips whatever the number of rooms. A script call of its own per read room
    * would cost Redis several times a XREVRANGE (the bench's page scenario); NEWEST_ENTRIES pays
-   * that once per hundred rooms, and its one JSON reply saves ioredis ~15 strings per room.
+   * that once per hundred rooms, and its one JSON reply saves ioredis ~17 strings per room.
    * A room left between the steps shows with no messages.
    */
   async roomSummaries(uid: string, perFirst: number, perOther: number): Promise<RoomView[]> {

@@ -10,8 +10,8 @@
  * conversation list reads a hundred rooms per script (NEWEST_ENTRIES).
  *
  * The scripts that only read say so (`#!lua flags=no-writes`): Redis runs those when it is at
- * `maxmemory` (it refuses there a script that may write), so the page and `joined` still list a
- * user's rooms when nothing new can be stored.
+ * `maxmemory` (it refuses there a script that may write), so the page still lists a user's rooms
+ * when nothing new can be stored (test/integration/redis-full.test.ts).
  */
 import { LUA_PUBLISH_MESSAGE } from './fanout.js';
 
