@@ -45,30 +45,20 @@ function diff(after, before, skip = []) {
 }
 
 /**
- * Prepares `owner` in `rooms` rooms of `perRoom` messages each, then times `requests` GETs of
- * /chat. `proxy` counts the server's Redis traffic; `redis` is a direct client for INFO.
+ * A user (`<tag>-owner-<rooms>`) in `rooms` rooms of `perRoom` messages each, made the way a user
+ * makes them: POST /chat/create_chat with a peer found through GET /chat/get_users, then `text`.
+ * The server must allow the burst (the bench's raised limits). Resolves the owner's cookie, the
+ * room ids in creation order and how long the messages took.
  */
-export async function measurePage({
-  url,
-  timeUrl = url,
-  secure,
-  proxy,
-  redis,
-  tag,
-  rooms,
-  perRoom,
-  requests,
-  joinedRequests = 5,
-}) {
+export async function seedRooms({ url, secure, tag, rooms, perRoom }) {
   const cookie = await login(url, `${tag}-owner-${rooms}`, { secure });
-  const peerCookie = await login(url, `${tag}-peer-${rooms}`, { secure });
+  await login(url, `${tag}-peer-${rooms}`, { secure });
   const headers = { cookie, 'content-type': 'application/json' };
   if (secure) headers['x-forwarded-proto'] = 'https';
   const usersRes = await fetch(`${url}/chat/get_users`, { headers });
   const users = await json(usersRes);
   const peerUid = Object.keys(users).find((uid) => users[uid].name === `${tag}-peer-${rooms}`);
   if (!peerUid) throw new Error('GET /chat/get_users did not list the peer');
-  void peerCookie;
 
   const roomIds = [];
   for (let r = 0; r < rooms; r++) {
@@ -95,6 +85,26 @@ export async function measurePage({
   });
   const fillMs = performance.now() - fill0;
   socket.close();
+  return { cookie, roomIds, fillMs };
+}
+
+/**
+ * Prepares `owner` in `rooms` rooms of `perRoom` messages each (seedRooms), then times `requests`
+ * GETs of /chat. `proxy` counts the server's Redis traffic; `redis` is a direct client for INFO.
+ */
+export async function measurePage({
+  url,
+  timeUrl = url,
+  secure,
+  proxy,
+  redis,
+  tag,
+  rooms,
+  perRoom,
+  requests,
+  joinedRequests = 5,
+}) {
+  const { cookie, roomIds, fillMs } = await seedRooms({ url, secure, tag, rooms, perRoom });
 
   const get = async (base = url) => {
     const t0 = performance.now();

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { connect, login, pool, request } from '../lib/client.mjs';
+import { seedRooms } from '../lib/page.mjs';
 import { cpuSeconds } from '../lib/proc.mjs';
 import { benchChatEnv, deleteKeys, freePort, startFlags } from '../lib/servers.mjs';
 import { median } from '../lib/stats.mjs';
@@ -71,32 +71,7 @@ const servers = [];
 try {
   for (const v of variants) servers.push({ ...v, ...(await startServer(v.main)) });
   // The user and their rooms, made once through the first build (all share Redis and prefix).
-  const { url } = servers[0];
-  const cookie = await login(url, 'page-ab-owner', { secure: true });
-  await login(url, 'page-ab-peer', { secure: true });
-  const headers = { cookie, 'content-type': 'application/json', ...HTTPS };
-  const users = await (await fetch(`${url}/chat/get_users`, { headers })).json();
-  const peer = Object.keys(users).find((uid) => users[uid].name === 'page-ab-peer');
-  const ids = [];
-  for (let i = 0; i < ROOMS; i++) {
-    const res = await fetch(`${url}/chat/create_chat`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ room_name: `page-ab-room-${i}`, users: [peer] }),
-    });
-    const body = await res.json();
-    if (body.status !== 'OK') throw new Error(`create_chat: ${JSON.stringify(body)}`);
-    ids.push(body.room_id);
-  }
-  const socket = await connect(url, cookie);
-  await request(socket, 'joined', {});
-  await pool(ROOMS, 8, async (i) => {
-    for (let j = 0; j < 2; j++) {
-      const answer = await request(socket, 'text', { room_id: ids[i], msg: `page-ab-msg-${i}-${j} some words here` });
-      if (!answer?.ok) throw new Error(`text: ${answer?.error}`);
-    }
-  });
-  socket.close();
+  const { cookie } = await seedRooms({ url: servers[0].url, secure: true, tag: 'page-ab', rooms: ROOMS, perRoom: 2 });
 
   const get = async (base) => {
     const t0 = performance.now();
