@@ -706,6 +706,9 @@ async function scenarioPage(redis) {
             rooms,
             perRoom,
             requests: CFG.pageRequests,
+            timePid: timed.pid,
+            // Redis's CPU only where it is ours alone.
+            redisPid: redis.private ? redis.pid : null,
           });
           // Chromium for the 50-room user and the biggest one: the page a person waits for.
           if (rooms >= 50)
@@ -716,6 +719,7 @@ async function scenarioPage(redis) {
             `  ${rooms} rooms: median ${p.medianMs} ms (rounds ${p.roundMedians.join(', ')}), ${p.pageKB} KB, ` +
               `${p.redisCommandsPerRequest} commands, ${p.redisRoundTripsPerRequest} round trips ` +
               `(timed after ${p.quiet.waitedMs} ms of waiting for a quiet machine: ${p.quiet.busyPct} % busy); ` +
+              `CPU per request: server ${p.serverCpuMsPerRequest ?? '-'} ms, Redis ${p.redisCpuMsPerRequest ?? '-'} ms; ` +
               `joined ${p.joined.medianMs} ms, ${p.joined.redisCommandsPerRequest} commands, ${p.joined.redisRoundTripsPerRequest} round trips` +
               (p.paint ? `; first contentful paint ${p.paint.fcpMs ?? p.paint.skipped} ms` : ''),
           );
@@ -880,6 +884,7 @@ function printTables(res) {
   for (const p of res.page?.points ?? [])
     console.log(
       `  page: ${p.rooms} rooms × ${p.messagesPerRoom} msgs → median ${p.medianMs} ms, ${p.pageKB} KB, ` +
+        `CPU per request server ${p.serverCpuMsPerRequest ?? '-'} / Redis ${p.redisCpuMsPerRequest ?? '-'} ms, ` +
         `${p.redisCommandsPerRequest} Redis commands / ${p.redisRoundTripsPerRequest} round trips per request ` +
         `(commandstats ${p.commandstatsPerRequest}), shown ${p.check.roomsShown}/${p.rooms} rooms; ` +
         `timed on a machine ${p.quiet.busyPct} % busy just before${p.quiet.quiet ? '' : ' (not quiet: waited the most)'}`,
@@ -945,7 +950,9 @@ function printTargets(res) {
   );
   add(
     `GET /chat, ${p1000?.rooms ?? 1000} rooms`,
-    p1000 && `${p1000.medianMs} ms, ${p1000.pageKB} KB`,
+    p1000 &&
+      `${p1000.medianMs} ms, ${p1000.pageKB} KB (CPU per request: server ${p1000.serverCpuMsPerRequest ?? '-'} ms, ` +
+        `Redis ${p1000.redisCpuMsPerRequest ?? '-'} ms)`,
     '≤ 25 ms',
     p1000 ? p1000.medianMs <= 25 : null,
   );

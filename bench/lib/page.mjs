@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { connect, login, pool, request } from './client.mjs';
-import { waitForQuiet } from './proc.mjs';
+import { cpuSeconds, waitForQuiet } from './proc.mjs';
 import { median } from './stats.mjs';
 
 /** GETs of /chat before the timed ones, and for at least this long. */
@@ -103,6 +103,8 @@ export async function measurePage({
   perRoom,
   requests,
   joinedRequests = 5,
+  timePid = null,
+  redisPid = null,
 }) {
   const { cookie, roomIds, fillMs } = await seedRooms({ url, secure, tag, rooms, perRoom });
 
@@ -122,12 +124,18 @@ export async function measurePage({
   // sockets closing): the times are taken once the machine is quiet, and how quiet is kept.
   const quiet = await waitForQuiet();
   // Three rounds (the VM's speed drifts): the figure is the median of the rounds' medians.
+  // The CPU the timed server and Redis spent on them as well (from /proc): steadier than the
+  // times on this machine, and it tells the node's share from Redis's.
   const rounds = [[], [], []];
+  const cpu0 = [timePid, redisPid].map((pid) => (pid ? cpuSeconds(pid) : null));
   for (let i = 0; i < requests; i++) {
     const r = await get(timeUrl);
     if (r.status !== 200) throw new Error(`GET /chat answered ${r.status}`);
     rounds[Math.floor((i * 3) / requests)].push(r.ms);
   }
+  const [serverCpuMs, redisCpuMs] = [timePid, redisPid].map((pid, k) =>
+    pid && cpu0[k] !== null ? Math.round(((cpuSeconds(pid) - cpu0[k]) * 1e4) / requests) / 10 : null,
+  );
   const times = rounds.flat();
   const roundMedians = rounds.filter((x) => x.length).map((x) => Math.round(median(x) * 100) / 100);
 
@@ -192,6 +200,8 @@ export async function measurePage({
     medianMs: median(roundMedians),
     roundMedians,
     requestMedianMs: Math.round(median(times) * 100) / 100,
+    serverCpuMsPerRequest: serverCpuMs,
+    redisCpuMsPerRequest: redisCpuMs,
     minMs: Math.round(Math.min(...times) * 100) / 100,
     pageKB: Math.round(last.body.length / 102.4) / 10,
     redisCommandsPerRequest: median(commands),
