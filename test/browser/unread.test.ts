@@ -215,6 +215,15 @@ describe('unread, title, notifications, order', { skip: browserSkip }, () => {
     assert.deepEqual(await order(ann), [r1, r3, r2], 'newest activity first (a room without messages: when made)');
     assert.match((await ann.conv(r1).getByTestId('conv-time').textContent()) ?? '', /\d/, 'the last message’s time');
     assert.equal(await ann.conv(r1).getByTestId('conv-last').textContent(), `Bob order ${run}: first room news`);
+    // Every tab the server rendered keeps its preview and has its time put in the reader's locale
+    // at load (the server writes "YYYY-MM-DD HH:MM" in UTC; the page the time of day, with the
+    // full date and time in the title).
+    for (const id of rooms) {
+      const time = ann.conv(id).getByTestId('conv-time').locator('time');
+      assert.doesNotMatch((await time.textContent()) ?? '', /^\d{4}-\d\d-\d\d /, `${id}: localized`);
+      assert.ok(await time.getAttribute('title'), `${id}: the full time in the title`);
+      assert.ok(await ann.conv(id).getByTestId('conv-last').textContent(), `${id}: preview`);
+    }
 
     await post(bobSocket, r2, ['second room news']);
     await until(async () => (await order(ann))[0] === r2, 'r2 to the top');

@@ -84,13 +84,17 @@ export class PageView {
   /** The server's tab for the room when it rendered it at load, else a new one from the macros. */
   private adopt(room: RoomState, atLoad: boolean): RoomElements {
     let conv = atLoad ? document.getElementById(`tab-${room.id}`) : null;
-    if (!conv) {
+    // The server rendered this tab from the data the state starts from (state/rooms.ts takes the
+    // same last message as the `conv` macro): its preview stands, and only its time is put in the
+    // reader's locale — not 2,000 macro calls at load for a user in 1,000 rooms.
+    const last = conv ? room.last : undefined;
+    if (conv) localizeConvTime(conv.querySelector<HTMLElement>('[data-testid="conv-time"]')!);
+    else {
       conv = render.conv({ room_id: room.id, room_name: room.name, messages: [] }, false);
       this.convList.append(conv);
     }
     this.owner.set(conv, room.id);
-    // `last` unknown: the server's preview and time are rendered again from the state (the time in the reader's locale).
-    const r: RoomElements = { conv, pane: undefined, last: undefined };
+    const r: RoomElements = { conv, pane: undefined, last };
     this.rooms.set(room.id, r);
     return r;
   }
