@@ -72,8 +72,15 @@ const GC_HOOK = path.join(root, 'bench', 'lib', 'gc-hook.cjs');
  * answers 503 until the node's Redis clients are all connected (with a cluster, slots loaded and
  * the sharded adapter made) — sign-ins in that window were refused.
  */
-async function spawnUntilListening(name, cmd, args, env, port, { timeoutMs = 30_000, readyPath = '/healthz' } = {}) {
-  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+async function spawnUntilListening(
+  name,
+  cmd,
+  args,
+  env,
+  port,
+  { timeoutMs = 30_000, readyPath = '/healthz', cwd = root } = {},
+) {
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const tail = [];
   const lineWaiters = new Set();
@@ -150,19 +157,29 @@ async function spawnUntilListening(name, cmd, args, env, port, { timeoutMs = 30_
 /**
  * The chat server from the build (dist/main.js), in Redis mode, with `npm start`'s Node flags.
  * `gcHook`: also preload bench/lib/gc-hook.cjs, so `server.fullGc()` can ask for a full
- * collection and read memory after it (the app itself is unchanged).
+ * collection and read memory after it (the app itself is unchanged). `tree`: another checkout's
+ * build instead (bench/profile/snapshot.sh makes them for A/Bs), run from that tree so that it
+ * serves its own views and browser build.
  */
-export async function startChat({ name = 'server', redisUrl, prefix, env = {}, gcHook = false, nodeArgs = [] }) {
+export async function startChat({
+  name = 'server',
+  redisUrl,
+  prefix,
+  env = {},
+  gcHook = false,
+  nodeArgs = [],
+  tree = root,
+}) {
   const port = await freePort();
   // `nodeArgs`: more Node flags, e.g. `--cpu-prof` for a profile (not allowed in NODE_OPTIONS).
   const hook = [...nodeArgs, ...(gcHook ? ['--expose-gc', '--require', GC_HOOK] : [])];
   const server = await spawnUntilListening(
     name,
     process.execPath,
-    [...startFlags(), ...hook, path.join(root, 'dist', 'main.js')],
+    [...startFlags(), ...hook, path.join(tree, 'dist', 'main.js')],
     { PORT: String(port), REDIS_URL: redisUrl, REDIS_PREFIX: prefix, ...env },
     port,
-    { readyPath: '/readyz' },
+    { readyPath: '/readyz', cwd: tree },
   );
   server.fullGc = async () => {
     const answer = server.nextLine((line) => {

@@ -8,12 +8,11 @@
 //   # then give each tree its own browser build in place of the public/build link, e.g.
 //   #   rm /tmp/ab/B/tree/public/build && (cd /tmp/ab/B/tree && node scripts/build.mjs client)
 //   node bench/profile/load-ab.mjs 1000 6 A=/tmp/ab/A/tree B=/tmp/ab/B/tree
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { seedRooms } from '../lib/page.mjs';
-import { benchChatEnv, deleteKeys, freePort, startFlags } from '../lib/servers.mjs';
+import { benchChatEnv, deleteKeys, startChat } from '../lib/servers.mjs';
 import { median } from '../lib/stats.mjs';
 
 const [roomsArg = '1000', roundsArg = '6', ...variantArgs] = process.argv.slice(2);
@@ -24,29 +23,15 @@ const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}`);
 const prefix = `lab:${randomBytes(3).toString('hex')}:`;
 
-async function startServer(tree) {
-  const port = await freePort();
-  // The seeding sends 2 texts a room from one user: the rate limit is raised for it.
-  const env = benchChatEnv({ RATE_LIMIT_COUNT: '1000000', RATE_LIMIT_WINDOW_MS: '1000' });
-  const child = spawn(process.execPath, [...startFlags(), `${tree}/dist/main.js`], {
-    cwd: tree,
-    env: { ...process.env, ...env, PORT: String(port), REDIS_URL: redisUrl, REDIS_PREFIX: prefix },
-    stdio: ['ignore', 'ignore', 'inherit'],
+// The seeding sends 2 texts a room from one user: the rate limit is raised for it.
+const startServer = (tree) =>
+  startChat({
+    name: tree,
+    redisUrl,
+    prefix,
+    env: benchChatEnv({ RATE_LIMIT_COUNT: '1000000', RATE_LIMIT_WINDOW_MS: '1000' }),
+    tree,
   });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null || i > 300) throw new Error(`${tree}: the server did not start`);
-    if (
-      await fetch(`${url}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
-}
 
 const { chromium } = await import('playwright-core');
 const redis = new Redis(redisUrl);
@@ -55,7 +40,7 @@ let browser = null;
 try {
   for (const v of variantArgs) {
     const i = v.indexOf('=');
-    servers.push({ name: v.slice(0, i), ...(await startServer(v.slice(i + 1))), times: [] });
+    servers.push({ ...(await startServer(v.slice(i + 1))), name: v.slice(0, i), times: [] });
   }
   if (!servers.length) throw new Error('usage: load-ab.mjs ROOMS ROUNDS name=tree [name=tree …]');
   const { cookie } = await seedRooms({ url: servers[0].url, secure: true, tag: 'load-ab', rooms: ROOMS, perRoom: 2 });

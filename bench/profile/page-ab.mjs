@@ -8,13 +8,13 @@
 //   sh bench/profile/snapshot.sh /tmp/ab/A && sh bench/profile/snapshot.sh /tmp/ab/B src/store/redis-store.ts
 //   node bench/profile/page-ab.mjs --variant A=/tmp/ab/A/tree/dist/main.js --variant B=/tmp/ab/B/tree/dist/main.js \
 //     [--rooms 1000] [--gets 15] [--rounds 6] [--redis-url redis://127.0.0.1:6379/0] [--redis-pid PID] [--cpu-prof DIR]
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { seedRooms } from '../lib/page.mjs';
 import { cpuSeconds } from '../lib/proc.mjs';
-import { benchChatEnv, deleteKeys, freePort, startFlags } from '../lib/servers.mjs';
+import { benchChatEnv, deleteKeys, startChat } from '../lib/servers.mjs';
 import { median } from '../lib/stats.mjs';
 
 const { values } = parseArgs({
@@ -43,33 +43,21 @@ const prefix = `pab:${randomBytes(3).toString('hex')}:`;
 const HTTPS = { 'x-forwarded-proto': 'https' };
 const r1 = (x) => (x == null ? '-' : (Math.round(x * 10) / 10).toFixed(1));
 
-async function startServer(main) {
-  const port = await freePort();
-  const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
-  // The fill below sends 2 texts a room from one user: the rate limit is raised for it.
-  const env = benchChatEnv({ RATE_LIMIT_COUNT: '1000000', RATE_LIMIT_WINDOW_MS: '1000' });
-  const child = spawn(process.execPath, [...startFlags(), ...prof, main], {
-    env: { ...process.env, ...env, PORT: String(port), REDIS_URL: values['redis-url'], REDIS_PREFIX: prefix },
-    stdio: ['ignore', 'ignore', 'inherit'],
+// The fill sends 2 texts a room from one user: the rate limit is raised for it.
+const startServer = (main) =>
+  startChat({
+    name: main,
+    redisUrl: values['redis-url'],
+    prefix,
+    env: benchChatEnv({ RATE_LIMIT_COUNT: '1000000', RATE_LIMIT_WINDOW_MS: '1000' }),
+    nodeArgs: values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [],
+    tree: path.resolve(main, '..', '..'),
   });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`${main} exited with ${child.exitCode}`);
-    if (i > 300) throw new Error(`${main} not ready`);
-    const ok = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url, pid: child.pid, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
-}
 
 const redis = new Redis(values['redis-url']);
 const servers = [];
 try {
-  for (const v of variants) servers.push({ ...v, ...(await startServer(v.main)) });
+  for (const v of variants) servers.push({ ...(await startServer(v.main)), ...v });
   // The user and their rooms, made once through the first build (all share Redis and prefix).
   const { cookie } = await seedRooms({ url: servers[0].url, secure: true, tag: 'page-ab', rooms: ROOMS, perRoom: 2 });
 
@@ -108,7 +96,7 @@ try {
         `  Redis CPU ${REDIS_PID ? r1(median(s.redisCpu)) : '-'} ms  ${Math.round(s.bytes / 1024)} KB`,
     );
 } finally {
-  for (const s of servers) await s.stop?.();
+  for (const s of servers) await s.stop();
   await deleteKeys(redis, prefix).catch(() => {});
   await redis.quit();
 }
