@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { connect, createChat, emitAck, login, type ChatClient } from '../helpers/client.js';
+import { postJson } from '../helpers/contract.js';
 import { startPrivateRedis, redisServerSkip, type PrivateRedis } from '../helpers/redis-server.js';
 import { startInProcess, type InProcessServer } from '../helpers/server.js';
 
@@ -44,12 +45,9 @@ describe('Redis at maxmemory', { skip: redisServerSkip, timeout: 60_000 }, () =>
     // Bob's message is unread for Ann; a direct conversation of Bob's she never opened has no
     // read mark (the page counts that one in a script of its own).
     assert.equal((await emitAck(bobTab, 'text', { room_id: roomId, msg: 'bob wrote last' })).ok, true);
-    const direct = await fetch(`${server.url}/chat/direct`, {
-      method: 'POST',
-      headers: { cookie: bob.cookie, 'content-type': 'application/json', origin: server.url },
-      body: JSON.stringify({ uid: ann.uid }),
-    });
-    const directId = ((await direct.json()) as { room_id: string }).room_id;
+    const direct = await postJson(server.url, '/chat/direct', { uid: ann.uid }, { cookie: bob.cookie });
+    assert.equal(direct.status, 200, direct.text);
+    const directId = (direct.json() as { room_id: string }).room_id;
     assert.equal((await emitAck(bobTab, 'text', { room_id: directId, msg: 'just to ann' })).ok, true);
 
     await admin.config('SET', 'maxmemory', '1');

@@ -18,7 +18,7 @@ interface RoomElements {
   conv: HTMLElement;
   /** Made when the room is first opened. */
   pane: PaneView | undefined;
-  /** The message the preview and time show (undefined: not rendered from the state yet). */
+  /** The message the preview and time show (undefined: a tab made here, not rendered from the state yet). */
   last: Message | null | undefined;
 }
 
