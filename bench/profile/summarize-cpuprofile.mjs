@@ -1,6 +1,8 @@
 // Where a `node --cpu-prof` profile's samples went: self time by function and by package
 // (node_modules/<name>, node:internal, our dist/ files, V8's own categories), idle left out.
-//   node bench/profile/summarize-cpuprofile.mjs FILE.cpuprofile [top N]
+//   node bench/profile/summarize-cpuprofile.mjs FILE.cpuprofile [top N] [skip seconds]
+// The last table is inclusive time (the function and what it called), for `CPU_PROF_INCLUSIVE`
+// (a comma-separated list of name fragments, e.g. `read,acquire,authenticate`).
 import { readFileSync } from 'node:fs';
 
 // SKIP: seconds at the start left out (start-up, sign-ins, connections), so only the load counts.
@@ -46,3 +48,23 @@ console.log('\nby package / file:');
 for (const [k, v] of [...pkg].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(pct(v), k);
 console.log('\nby function:');
 for (const [k, v] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(pct(v), k);
+
+const wanted = (process.env.CPU_PROF_INCLUSIVE ?? '').split(',').filter(Boolean);
+if (wanted.length) {
+  const parent = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const incl = new Map();
+  for (const [id, us] of self) {
+    if (byId.get(id).callFrame.functionName === '(idle)') continue;
+    // Each matching function once per sample, however deep the recursion.
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      const cf = byId.get(at).callFrame;
+      const k = `${cf.functionName || '(anon)'} ${where(cf)}:${cf.lineNumber + 1}`;
+      if (!seen.has(k) && wanted.some((w) => k.includes(w))) seen.add(k);
+    }
+    for (const k of seen) incl.set(k, (incl.get(k) ?? 0) + us);
+  }
+  console.log('\ninclusive (CPU_PROF_INCLUSIVE):');
+  for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(pct(v), k);
+}

@@ -21,7 +21,7 @@ import { broadcastOf, roomChannel, shardChannel } from '../../src/store/fanout.j
 import { createRedisClient, type RedisClient } from '../../src/store/redis-client.js';
 import { keySlot as calculateSlot } from '../helpers/redis-cluster.js';
 import { createEventBudget } from '../../src/chat/event-budget.js';
-import { createSocketLimiter } from '../../src/chat/socket-limit.js';
+import { createSocketLimiter, ONE_REDIS_LIMIT_SCRIPTS } from '../../src/chat/socket-limit.js';
 import { createThrottle } from '../../src/chat/throttle.js';
 import { createLogger } from '../../src/logger.js';
 import { createLimiter } from '../../src/store/limiter.js';
@@ -474,15 +474,21 @@ describe('RedisStore on real Redis', () => {
     await createThrottle(redis).first(keys.typing(g.room_id, 'alice'), 100);
     await createLimiter(redis, { prefix: keys.limit('rooms'), points: 5, windowMs: 1000 }).consume('alice');
 
-    // A whole `text` (POST_TEXT) and a whole `read` (READ_MARK) in one script each, and the newest
-    // entries of many rooms (NEWEST_ENTRIES), run on one Redis only: a cluster takes them in
-    // single-slot steps.
+    // A whole `text` (POST_TEXT) and a whole `read` (READ_MARK) in one script each, the newest
+    // entries of many rooms (NEWEST_ENTRIES), and a socket's claim and release (CONNECT,
+    // DISCONNECT) run on one Redis only: a cluster takes them in single-slot steps.
     const sha = (lua: string) => createHash('sha1').update(lua).digest('hex');
     const oneRedisOnly = new Set(
-      [SCRIPT_KEYS.chatPostText, SCRIPT_KEYS.chatReadMark, SCRIPT_KEYS.chatNewestEntries].map((c) => sha(c.lua)),
+      [SCRIPT_KEYS.chatPostText, SCRIPT_KEYS.chatReadMark, SCRIPT_KEYS.chatNewestEntries]
+        .map((c) => sha(c.lua))
+        .concat(ONE_REDIS_LIMIT_SCRIPTS.map(sha)),
     );
     const calls = seen.filter((c) => oneRedisOnly.has(c.script)).length;
-    assert.equal(calls, onCluster ? 0 : 7 + 1 + 1, 'the one-script text, read and newest entries on one Redis only');
+    assert.equal(
+      calls,
+      onCluster ? 0 : 7 + 1 + 1 + 3,
+      'the one-script text, read, newest entries and leases on one Redis only',
+    );
     const crossSlot = seen.filter(
       (c) => new Set(c.keys.map((k) => calculateSlot(k))).size > 1 && (onCluster || !oneRedisOnly.has(c.script)),
     );
