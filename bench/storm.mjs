@@ -4,7 +4,9 @@
 // BENCH_STORM_BUDGET_S (150), BENCH_STORM_BACKLOG (the chat nodes' listen backlog, through
 // lib/backlog-hook.mjs; unset: Node's default 511, as deployed), BENCH_STORM_CPU_PROF (a
 // directory: the first survivor runs with --cpu-prof and leaves its profile there; use with one
-// storm, e.g. BENCH_STORM_SIZES=5000 BENCH_STORM_REPEAT=1), and the bench's BENCH_REDIS_URL,
+// storm, e.g. BENCH_STORM_SIZES=5000 BENCH_STORM_REPEAT=1), BENCH_STORM_CPU_HOOK (a file prefix:
+// each storm's survivor writes a CPU profile of the storm alone, <prefix>-<pid>-<n>.cpuprofile,
+// through profile/cpu-hook.mjs), and the bench's BENCH_REDIS_URL,
 // BENCH_NODE_ENV, BENCH_LOG_LEVEL. Writes bench/results/<run id>-storm.json.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -50,6 +52,7 @@ async function main() {
       budgetMs: Number(process.env.BENCH_STORM_BUDGET_S || 150) * 1000,
       backlog: Number(process.env.BENCH_STORM_BACKLOG) || null,
       cpuProfDir: process.env.BENCH_STORM_CPU_PROF ? path.resolve(process.env.BENCH_STORM_CPU_PROF) : null,
+      cpuHookFile: process.env.BENCH_STORM_CPU_HOOK ? path.resolve(process.env.BENCH_STORM_CPU_HOOK) : null,
       log,
     });
   } finally {

@@ -21,6 +21,7 @@ import { median, summarize } from './stats.mjs';
 const GEN = path.join(root, 'bench', 'lib', 'storm-gen.mjs');
 const BALANCER = path.join(root, 'bench', 'lib', 'balancer.mjs');
 const BACKLOG_HOOK = path.join(root, 'bench', 'lib', 'backlog-hook.mjs');
+const CPU_HOOK = path.join(root, 'bench', 'profile', 'cpu-hook.mjs');
 /** Storm clients are split over this many generator processes (and as many balancers). */
 const STORM_GENS = 2;
 /** Members of a random room (the contract's). */
@@ -133,6 +134,7 @@ export async function scenarioStorm({
   afterMs = 1000,
   budgetMs = 150_000,
   cpuProfDir = null,
+  cpuHookFile = null,
   backlog = null,
   nodeFlags = startFlags(),
   log = console.log,
@@ -148,7 +150,11 @@ export async function scenarioStorm({
     const nodeArgs = cpuProfDir && serial === 1 ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
     // backlog: every node's listen backlog (./backlog-hook.mjs) instead of Node's 511.
     if (backlog) nodeArgs.push('--import', BACKLOG_HOOK);
-    const nodeEnv = backlog ? { ...env, BENCH_LISTEN_BACKLOG: String(backlog) } : env;
+    // cpuHookFile: every node preloads ../profile/cpu-hook.mjs and each storm's survivor writes a
+    // CPU profile of the storm alone, from the kill to the last client caught up.
+    if (cpuHookFile) nodeArgs.push('--import', CPU_HOOK);
+    let nodeEnv = backlog ? { ...env, BENCH_LISTEN_BACKLOG: String(backlog) } : env;
+    if (cpuHookFile) nodeEnv = { ...nodeEnv, CPU_PROF_FILE: cpuHookFile };
     return startChat({ name: `storm-${serial++}`, redisUrl: redis.url, prefix, env: nodeEnv, nodeArgs }).then(
       (s) => (servers.push(s), s),
     );
@@ -236,6 +242,7 @@ export async function scenarioStorm({
       await sleep(warmMs);
       const sampler = sampleProcesses([survivor.pid, redis.pid, ...lbs.map((l) => l.pid), ...gens.map((g) => g.pid)]);
       const cpuAtKill = cpuSeconds(survivor.pid);
+      if (cpuHookFile) process.kill(survivor.pid, 'SIGUSR2');
       const killAt = epoch();
       process.kill(victim.pid, 'SIGKILL');
       const deadline = Date.now() + 20_000 + size * 2;
@@ -250,6 +257,7 @@ export async function scenarioStorm({
         if (progress.caughtUp >= progress.total || Date.now() > deadline) break;
       }
       const procs = sampler.stop();
+      if (cpuHookFile) process.kill(survivor.pid, 'SIGUSR2');
       const doneAt = epoch();
       const cpuUsed = cpuSeconds(survivor.pid) - cpuAtKill;
       await sleep(afterMs);
