@@ -10,7 +10,8 @@
 //     [--variant bare] --clients 100 --rate 1000 --secs 6 --rounds 3 [--steps 2] [--gc]
 //
 // A variant is `name=<entry.js> [node flags…]` (a tree made by snapshot.sh, or dist/main.js), or
-// `bare` (bench/bare-relay.mjs). Options: `--gc` adds --trace-gc-nvp to every server;
+// `bare [node flags…]` (bench/bare-relay.mjs). With `--signal`, a variant's flags
+// `--import bench/profile/cpu-hook.mjs` (and CPU_PROF_FILE set) give a CPU profile of each step. Options: `--gc` adds --trace-gc-nvp to every server;
 // `--cpu-prof DIR` makes each server write a CPU profile there (summarize-cpuprofile.mjs);
 // `--signal` sends SIGUSR2 at each step's start and end (for alloc-hook.mjs, a sampled profile
 // of every allocation); `--contract-limit` keeps the contract's rate limit (20 per 10 s), as the
@@ -40,7 +41,10 @@ const { values } = parseArgs({
   },
 });
 const variants = values.variant.map((v) => {
-  if (v === 'bare') return { name: 'bare', entry: path.join(root, 'bench', 'bare-relay.mjs'), flags: [], bare: true };
+  if (v === 'bare' || v.startsWith('bare ')) {
+    const flags = v.split(/\s+/).slice(1);
+    return { name: 'bare', entry: path.join(root, 'bench', 'bare-relay.mjs'), flags, bare: true };
+  }
   const [name, rest] = [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)];
   const [entry, ...flags] = rest.split(/\s+/).filter(Boolean);
   return { name, entry: path.resolve(entry), flags, bare: false };

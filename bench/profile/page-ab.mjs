@@ -7,9 +7,13 @@
 //
 //   sh bench/profile/snapshot.sh /tmp/ab/A && sh bench/profile/snapshot.sh /tmp/ab/B src/store/redis-store.ts
 //   node bench/profile/page-ab.mjs --variant A=/tmp/ab/A/tree/dist/main.js --variant B=/tmp/ab/B/tree/dist/main.js \
-//     [--rooms 1000] [--gets 15] [--rounds 6] [--redis-url redis://127.0.0.1:6379/0] [--redis-pid PID] [--cpu-prof DIR]
+//     [--rooms 1000] [--gets 15] [--rounds 6] [--redis-url redis://127.0.0.1:6379/0] [--redis-pid PID] [--cpu-prof PREFIX]
+//
+// `--cpu-prof PREFIX`: each build runs with cpu-hook.mjs and writes a CPU profile of its timed
+// requests alone (the seeding and warm-up left out), PREFIX-<name>-<pid>-1.cpuprofile.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { seedRooms } from '../lib/page.mjs';
@@ -32,6 +36,7 @@ const ROOMS = Number(values.rooms);
 const GETS = Number(values.gets);
 const ROUNDS = Number(values.rounds);
 const REDIS_PID = values['redis-pid'] ? Number(values['redis-pid']) : null;
+const PROF = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : null;
 const variants = values.variant.map((v) => {
   const i = v.indexOf('=');
   if (i < 1) throw new Error(`--variant name=path/to/dist/main.js (got ${v})`);
@@ -49,8 +54,11 @@ const startServer = (main) =>
     name: main,
     redisUrl: values['redis-url'],
     prefix,
-    env: benchChatEnv({ RATE_LIMIT_COUNT: '1000000', RATE_LIMIT_WINDOW_MS: '1000' }),
-    nodeArgs: values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [],
+    env: {
+      ...benchChatEnv({ RATE_LIMIT_COUNT: '1000000', RATE_LIMIT_WINDOW_MS: '1000' }),
+      ...(PROF ? { CPU_PROF_FILE: `${PROF}-${path.basename(path.resolve(main, '..', '..', '..'))}` } : {}),
+    },
+    nodeArgs: PROF ? ['--import', fileURLToPath(new URL('./cpu-hook.mjs', import.meta.url))] : [],
     tree: path.resolve(main, '..', '..'),
   });
 
@@ -71,6 +79,7 @@ try {
   };
   for (const s of servers) for (let i = 0; i < 15; i++) await get(s.url);
   for (const s of servers) Object.assign(s, { ms: [], first: [], cpu: [], redisCpu: [], bytes: 0 });
+  if (PROF) for (const s of servers) process.kill(s.pid, 'SIGUSR2');
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate the order each round, so neither side always runs first after a quiet spell.
     for (const s of round % 2 ? [...servers].reverse() : servers) {
@@ -88,6 +97,7 @@ try {
       if (rc0 !== null) s.redisCpu.push(((cpuSeconds(REDIS_PID) - rc0) * 1000) / GETS);
     }
   }
+  if (PROF) for (const s of servers) process.kill(s.pid, 'SIGUSR2');
   console.log(`GET /chat, ${ROOMS} rooms, ${GETS} requests × ${ROUNDS} rounds (medians of the rounds' medians):`);
   for (const s of servers)
     console.log(
