@@ -2,7 +2,7 @@
 // each holding some of the clients. Two kinds of client:
 //
 // - storm clients: connected through the balancer with socket.io-client's own reconnection at the
-//   page's settings (src/client/chat.ts: `io()` defaults, 1 s doubling to 5 s, ±50 % jitter), and
+//   page's settings (src/client/backoff.ts RECONNECT: 0.5 s doubling to 5 s, ± 100 % jitter), and
 //   the page's catch-up on every reconnect (src/client/sync.ts): `joined`, then `catch_up` of the
 //   rooms from their resume marks, paging on with `history {after}` where answered `more`; the
 //   resume marks follow the page's rules (src/client/state/marks.ts, messages.ts): they move with
@@ -33,6 +33,8 @@ const ASK_RETRIES = 5; // sync.ts
 const ASK_FIRST_PAUSE_MS = 500; // sync.ts
 const RETRYABLE_REFUSALS = ['too many connections', 'service unavailable']; // backoff.ts
 const NOT_NOW = ['rate limited', 'service unavailable'];
+/** backoff.ts RECONNECT: socket.io-client's reconnection as the page sets it (full jitter). */
+const RECONNECT = { reconnectionDelay: 500, randomizationFactor: 1, reconnectionDelayMax: 5000 };
 /** backoff.ts backoffDelay: doubling from 1 s to 30 s, a random point in the upper half. */
 const backoffDelay = (attempt) => {
   const ceiling = Math.min(30_000, 1000 * 2 ** Math.max(0, Math.min(attempt, 30)));
@@ -181,6 +183,7 @@ function open(i, url, kind) {
     extraHeaders: cookie ? { cookie } : {},
     forceNew: true,
     reconnection: kind === 'storm',
+    ...RECONNECT,
   });
   const c = {
     i,

@@ -6,7 +6,7 @@
 import { io } from 'socket.io-client';
 import { CHAT_NAMESPACE } from '../shared/events.js';
 import type { RoomView } from '../shared/types.js';
-import { backoffDelay, RETRYABLE_REFUSALS } from './backoff.js';
+import { backoffDelay, RECONNECT, RETRYABLE_REFUSALS } from './backoff.js';
 import { setUpControls } from './controls.js';
 import { setUpDirect } from './direct.js';
 import type { EventContext } from './events/context.js';
@@ -73,7 +73,7 @@ function showError(text: string): void {
   errorTimer = window.setTimeout(() => (errorBox.hidden = true), ERROR_SHOWN_MS);
 }
 
-const socket: ChatSocket = io(CHAT_NAMESPACE, { withCredentials: true });
+const socket: ChatSocket = io(CHAT_NAMESPACE, { withCredentials: true, ...RECONNECT });
 const request = requester(socket);
 const outbox = createOutbox(store, request, storageKey);
 const sync = createSync({
