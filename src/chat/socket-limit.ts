@@ -136,9 +136,10 @@ return online(KEYS[1], ARGV[1])
 /**
  * One Redis only (its keys lie in three slots): a socket's whole claim in one script — the slot,
  * this node's set of users, presence. KEYS: the user's hash, presence, this node's users. ARGV:
- * socket id, node id, max, key ttl, uid, then this node's open sockets of the user. 0 refused,
- * 1 taken, 2 taken and the user came online. A cluster takes the steps above instead (SADD,
- * ACQUIRE and ONLINE in one round trip): three commands where this is one, at every handshake.
+ * socket id, node id, max, key ttl, uid, then this node's open sockets of the user. 0 refused
+ * (nothing written: the user holds `max` sockets, so presence has them online already), 1 taken,
+ * 2 taken and the user came online. A cluster takes the steps above instead (SADD, ACQUIRE and
+ * ONLINE in one round trip): three commands where this is one, at every handshake.
  */
 const CONNECT = `#!lua
 ${LUA_CLAIM}
