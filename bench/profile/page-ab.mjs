@@ -49,14 +49,14 @@ const HTTPS = { 'x-forwarded-proto': 'https' };
 const r1 = (x) => (x == null ? '-' : (Math.round(x * 10) / 10).toFixed(1));
 
 // The fill sends 2 texts a room from one user: the rate limit is raised for it.
-const startServer = (main) =>
+const startServer = ({ name, main }) =>
   startChat({
     name: main,
     redisUrl: values['redis-url'],
     prefix,
     env: {
       ...benchChatEnv({ RATE_LIMIT_COUNT: '1000000', RATE_LIMIT_WINDOW_MS: '1000' }),
-      ...(PROF ? { CPU_PROF_FILE: `${PROF}-${path.basename(path.resolve(main, '..', '..', '..'))}` } : {}),
+      ...(PROF ? { CPU_PROF_FILE: `${PROF}-${name}` } : {}),
     },
     nodeArgs: PROF ? ['--import', fileURLToPath(new URL('./cpu-hook.mjs', import.meta.url))] : [],
     tree: path.resolve(main, '..', '..'),
@@ -65,7 +65,7 @@ const startServer = (main) =>
 const redis = new Redis(values['redis-url']);
 const servers = [];
 try {
-  for (const v of variants) servers.push({ ...(await startServer(v.main)), ...v });
+  for (const v of variants) servers.push({ ...(await startServer(v)), ...v });
   // The user and their rooms, made once through the first build (all share Redis and prefix).
   const { cookie } = await seedRooms({ url: servers[0].url, secure: true, tag: 'page-ab', rooms: ROOMS, perRoom: 2 });
 

@@ -10,14 +10,25 @@ const [file, topArg, skipArg] = process.argv.slice(2);
 const prof = JSON.parse(readFileSync(file, 'utf8'));
 const top = Number(topArg ?? 40);
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+const parent = new Map();
+for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+// The profiler's own start (cpu-hook.mjs's SIGUSR2 handler: `Profiler.start` is answered inside
+// the first samples, as "dispatch") is not the program's work: those samples are left out.
+const hookOwn = new Set();
+for (const n of prof.nodes)
+  for (let at = n.id; at !== undefined; at = parent.get(at))
+    if (/\/(cpu-hook|signal-window)\.mjs$/.test(byId.get(at).callFrame.url ?? '')) {
+      hookOwn.add(n.id);
+      break;
+    }
 const self = new Map();
 const dt = prof.timeDeltas;
 const skipUs = Number(skipArg ?? 0) * 1e6;
 let t = 0;
 for (let i = 0; i < prof.samples.length; i++) {
   t += dt[i] ?? 0;
-  if (t < skipUs) continue;
   const id = prof.samples[i];
+  if (t < skipUs || hookOwn.has(id)) continue;
   self.set(id, (self.get(id) ?? 0) + (dt[i] ?? 0));
 }
 const where = (cf) => {
@@ -51,8 +62,6 @@ for (const [k, v] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.
 
 const wanted = (process.env.CPU_PROF_INCLUSIVE ?? '').split(',').filter(Boolean);
 if (wanted.length) {
-  const parent = new Map();
-  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const incl = new Map();
   for (const [id, us] of self) {
     if (byId.get(id).callFrame.functionName === '(idle)') continue;
