@@ -30,6 +30,7 @@ import { createRoomHandlers } from './room-handlers.js';
 import { HEARTBEAT_MS, SWEEP_MS, type SocketLimiter } from './socket-limit.js';
 import { createThrottle } from './throttle.js';
 import type { ChatNamespace, ChatServerIO, ChatSocket } from './types.js';
+import { coalesceConnection } from './write-coalesce.js';
 
 export interface SocketDeps {
   config: Config;
@@ -88,6 +89,10 @@ export function createSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
       }),
     );
   }
+
+  // A WebSocket's frames of one turn leave in one write (write-coalesce.ts), whether it opened as
+  // one or upgraded from long-polling (as the page's sockets do).
+  io.engine.on('connection', coalesceConnection);
 
   // The session cookie is read once, at the handshake (later polling requests carry the sid),
   // onto the request as `session` ({ id, uid }), where auth.authenticate and 'connection' read it.
