@@ -6,7 +6,8 @@
  * first write in a turn and uncorked once the turn's I/O is handled (`setImmediate`), so the
  * frames, acknowledgements and answers of one turn leave in one `writev`: under load, where a
  * socket gets several in a turn, that is fewer syscalls for the same bytes; when quiet, each
- * write waits at most for the rest of its own turn.
+ * write waits at most for the rest of its own turn (one made by an immediate itself, for the
+ * next turn's).
  */
 import type { Socket } from 'node:net';
 
