@@ -3,11 +3,12 @@
  * its room's sockets as a frame of its own, and `ws` writes every frame straight to its TCP
  * socket: one syscall per frame, the largest part of a message's cost (a profile at a fixed rate
  * spent a third of the node's time in `writev`). A connection's socket here is corked at its
- * first write in a turn and uncorked once the turn's I/O is handled (`setImmediate`), so the
- * frames, acknowledgements and answers of one turn leave in one `writev`: under load, where a
- * socket gets several in a turn, that is fewer syscalls for the same bytes; when quiet, each
- * write waits at most for the rest of its own turn (one made by an immediate itself, for the
- * next turn's).
+ * first write in a turn and uncorked once the turn's I/O is handled (`setImmediate`), so what
+ * one turn writes to it leaves in one `writev`. Engine.IO hands `ws` one packet and holds the
+ * rest it has queued until that write is done: a busy connection's frames of a turn go out in
+ * two writes, the first at the end of the turn and the others together at the end of the next.
+ * Under load that is fewer syscalls for the same bytes; when quiet, a write waits at most for
+ * the rest of its own turn (one made by an immediate itself, for the next turn's).
  */
 import type { Socket } from 'node:net';
 
@@ -68,8 +69,12 @@ function coalesceTransport(transport: Transport): void {
   if (raw) coalesceWrites(raw);
 }
 
-/** For Engine.IO's 'connection': a WebSocket from the start, or once upgraded from long-polling. */
+/**
+ * For Engine.IO's 'connection': a WebSocket from the start, or once upgraded from long-polling.
+ * Only a long-polling connection listens for its upgrade: a listener on every WebSocket
+ * connection, which never upgrades, would be held for the connection's life.
+ */
 export function coalesceConnection(conn: Connection): void {
-  coalesceTransport(conn.transport);
-  conn.once('upgrade', coalesceTransport);
+  if (conn.transport.name === 'websocket') coalesceTransport(conn.transport);
+  else conn.once('upgrade', coalesceTransport);
 }
