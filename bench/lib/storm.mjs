@@ -400,7 +400,7 @@ function summarizeStorm(res) {
     .filter(Boolean);
 }
 
-/** The goals of issue 17 (lastCaughtUpMs and senderP99Ms at the first size; all sizes reported). */
+/** The goals of issue 17 (lastCaughtUpMs and senderP99Ms at the first size; every size reported). */
 export const STORM_GOALS = { lastCaughtUpMs: 3000, lost: 0, refusedHandshakes: 0, senderP99Ms: 100 };
 
 /**
@@ -409,13 +409,21 @@ export const STORM_GOALS = { lastCaughtUpMs: 3000, lost: 0, refusedHandshakes: 0
  */
 export function stormTargets(res) {
   const met = (v, ok) => (v === null || v === undefined ? null : ok(v));
+  // The time goals are the first size's (the issue's 5,000); a larger storm is reported beside
+  // them ("the same at 10,000 clients, reported"). Nothing lost nor refused holds at every size.
+  const first = res.summary?.[0]?.size;
+  const timed = (s, goal, ok) =>
+    s.size === first ? { goal, met: ok } : { goal: `reported (${goal} at ${first})`, met: null };
   return (res.summary ?? []).flatMap((s) => [
     {
       size: s.size,
       what: `storm ${s.size}: last client caught up, ms (median of ${s.repeats})`,
       figure: s.lastCaughtUpMs,
-      goal: `<= ${STORM_GOALS.lastCaughtUpMs}`,
-      met: met(s.lastCaughtUpMs, (v) => v <= STORM_GOALS.lastCaughtUpMs && s.notCaughtUp === 0),
+      ...timed(
+        s,
+        `<= ${STORM_GOALS.lastCaughtUpMs}`,
+        met(s.lastCaughtUpMs, (v) => v <= STORM_GOALS.lastCaughtUpMs && s.notCaughtUp === 0),
+      ),
     },
     {
       size: s.size,
@@ -435,8 +443,11 @@ export function stormTargets(res) {
       size: s.size,
       what: `storm ${s.size}: senders' p99 during the storm, ms (median of ${s.repeats})`,
       figure: s.senderP99Ms,
-      goal: `< ${STORM_GOALS.senderP99Ms}`,
-      met: met(s.senderP99Ms, (v) => v < STORM_GOALS.senderP99Ms),
+      ...timed(
+        s,
+        `< ${STORM_GOALS.senderP99Ms}`,
+        met(s.senderP99Ms, (v) => v < STORM_GOALS.senderP99Ms),
+      ),
     },
   ]);
 }
