@@ -10,7 +10,7 @@ import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Server, type Socket } from 'socket.io';
 import { coalesceConnection } from '../../src/chat/write-coalesce.js';
-import { connect, type ChatClient } from '../helpers/client.js';
+import { connect, emitAck, type ChatClient } from '../helpers/client.js';
 
 const httpServer = createServer();
 const io = new Server(httpServer, { serveClient: false });
@@ -45,10 +45,7 @@ function rawSocket(client: ChatClient): NetSocket | undefined {
 }
 
 /** `burst`: the server emits `n` items and then acknowledges, all in one turn. */
-function burst(client: ChatClient, n: number): Promise<unknown> {
-  const loose = client as unknown as { timeout(ms: number): { emitWithAck(e: string, n: number): Promise<unknown> } };
-  return loose.timeout(5000).emitWithAck('burst', n);
-}
+const burst = (client: ChatClient, n: number): Promise<unknown> => emitAck(client, 'burst', n);
 
 function received(client: ChatClient, count: number): Promise<number[]> {
   const got: number[] = [];
